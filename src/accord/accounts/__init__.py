@@ -1,0 +1,1 @@
+"""People who use Accord: staff users with roles, their passwords and API tokens."""

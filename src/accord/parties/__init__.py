@@ -1,0 +1,1 @@
+"""Parties: the provider's customers, their contacts and their sites."""

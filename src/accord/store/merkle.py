@@ -1,0 +1,200 @@
+"""RFC 9162 section 2 Merkle tree hashing, proofs and their verification.
+
+Pure functions, no database: the journal decides where hashes come from. A subtree is
+named by the half-open leaf range ``[start, end)`` it covers; the ranges that appear in
+proofs always decompose into *complete aligned* subtrees (size a power of two, start a
+multiple of that size), which are what the journal stores, so a proof costs O(log n)
+stored hashes and no rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+
+HASH_SIZE = 32
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+class ProofError(ValueError):
+    """A proof that does not verify, with the reason."""
+
+
+def leaf_hash(entry: bytes) -> bytes:
+    """RFC 9162 2.1.1: SHA-256(0x00 || entry)."""
+    return hashlib.sha256(b"\x00" + entry).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """RFC 9162 2.1.1: SHA-256(0x01 || left || right)."""
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def largest_power_of_two_below(n: int) -> int:
+    """The k of RFC 9162: the largest power of two smaller than n (n > 1)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def root_of(leaf_hashes: list[bytes]) -> bytes:
+    """MTH over already-hashed leaves, computed bottom-up (the brute-force reference)."""
+    if not leaf_hashes:
+        return EMPTY_ROOT
+    level = list(leaf_hashes)
+    # Pairing left to right and carrying an odd last node up equals RFC 9162's
+    # recursive split at the largest power of two.
+    while len(level) > 1:
+        nxt = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]
+
+
+# --- which subtrees a proof needs -------------------------------------------------------
+
+Range = tuple[int, int]
+Node = tuple[int, int]  # (level, index): leaves [index << level, (index + 1) << level)
+
+
+def inclusion_ranges(index: int, size: int) -> list[Range]:
+    """The subtrees of PATH(index, D[0:size]) (RFC 9162 2.1.3.1), leaf side first."""
+    if not 0 <= index < size:
+        raise ProofError(f"leaf index {index} is not in a tree of size {size}")
+    out: list[Range] = []
+    start, end = 0, size
+    while end - start > 1:
+        k = largest_power_of_two_below(end - start)
+        if index < start + k:
+            out.append((start + k, end))
+            end = start + k
+        else:
+            out.append((start, start + k))
+            start = start + k
+    out.reverse()
+    return out
+
+
+def consistency_ranges(old: int, new: int) -> list[Range]:
+    """The subtrees of PROOF(old, D[0:new]) (RFC 9162 2.1.4.1), in proof order."""
+    if not 0 < old <= new:
+        raise ProofError(f"no consistency proof from size {old} to size {new}")
+    out: list[Range] = []
+    start, end, m, complete = 0, new, old, True
+    while m != end - start:
+        k = largest_power_of_two_below(end - start)
+        if m <= k:
+            out.append((start + k, end))
+            end = start + k
+        else:
+            out.append((start, start + k))
+            start, m, complete = start + k, m - k, False
+    if not complete:
+        out.append((start, end))
+    out.reverse()
+    return out
+
+
+def complete_subtrees(start: int, end: int) -> list[Node]:
+    """Split [start, end) into complete aligned subtrees, largest (leftmost) first.
+
+    Valid for the ranges that occur in RFC 9162 trees, whose start is aligned to a power of
+    two at least as large as the range.
+    """
+    out: list[Node] = []
+    while start < end:
+        level = (end - start).bit_length() - 1
+        out.append((level, start >> level))
+        start += 1 << level
+    return out
+
+
+def range_hash(start: int, end: int, nodes: Mapping[Node, bytes]) -> bytes:
+    """MTH(D[start:end]) from the complete subtrees' hashes."""
+    parts = [nodes[n] for n in complete_subtrees(start, end)]
+    acc = parts[-1]
+    for left in reversed(parts[:-1]):
+        acc = node_hash(left, acc)
+    return acc
+
+
+def needed_nodes(ranges: list[Range]) -> set[Node]:
+    return {n for r in ranges for n in complete_subtrees(*r)}
+
+
+def build_proof(ranges: list[Range], fetch: Callable[[set[Node]], Mapping[Node, bytes]]) -> list[bytes]:
+    """Hashes for a list of ranges, reading all the stored nodes they need in one fetch."""
+    nodes = fetch(needed_nodes(ranges))
+    return [range_hash(a, b, nodes) for a, b in ranges]
+
+
+# --- verification (RFC 9162 2.1.3.2 and 2.1.4.2) --------------------------------------
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> None:
+    """Raise ProofError unless `proof` shows `leaf` at `index` in the tree of `root`."""
+    if len(leaf) != HASH_SIZE or len(root) != HASH_SIZE:
+        raise ProofError("leaf hash and root must be 32-byte SHA-256 values")
+    if index >= size or index < 0:
+        raise ProofError(f"leaf index {index} is not below tree size {size}")
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            raise ProofError("inclusion proof is longer than the tree is deep")
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError("inclusion proof is shorter than the tree is deep")
+    if r != root:
+        raise ProofError("inclusion proof does not lead to the root")
+
+
+def verify_consistency(old: int, new: int, proof: list[bytes], old_root: bytes, new_root: bytes) -> None:
+    """Raise ProofError unless `proof` shows the tree of `new_root` extends `old_root`."""
+    if new < old:
+        raise ProofError(f"new size {new} is smaller than old size {old}")
+    if old < 1:
+        raise ProofError("a consistency proof from the empty tree proves nothing")
+    if old == new:
+        if proof:
+            raise ProofError("equal sizes take an empty proof")
+        if old_root != new_root:
+            raise ProofError("equal sizes but different roots")
+        return
+    if not proof:
+        raise ProofError("empty consistency proof")
+    path = list(proof)
+    if old & (old - 1) == 0:
+        path.insert(0, old_root)
+    fn, sn = old - 1, new - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            raise ProofError("consistency proof is too long")
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError("consistency proof is too short")
+    if fr != old_root:
+        raise ProofError("consistency proof does not lead to the old root")
+    if sr != new_root:
+        raise ProofError("consistency proof does not lead to the new root")
