@@ -5,21 +5,12 @@ journal never sees, because the journal is meant to be exported to third parties
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from accord.access import Role
 from accord.store.db import Base, UtcMicros
 from accord.store.temporal import Versioned
-
-
-class Role(StrEnum):
-    ADMIN = "admin"  # everything, including users and tokens
-    AGENT = "agent"  # the service desk: customers, contacts, sites, cases
-    FINANCE = "finance"  # contracts, billing, budgets
-    SALES = "sales"  # customers, quotes, offers
-    AUDITOR = "auditor"  # reads everything, changes nothing
 
 
 ROLE_CHECK = "role IN ({})".format(", ".join(f"'{r.value}'" for r in Role))

@@ -223,9 +223,8 @@ class Frontier:
 
 @dataclass
 class Draft:
-    """An entry before the log gives it its place and time."""
+    """An entry before the log gives it its place, time and actor."""
 
-    actor: str
     kind: str
     op: Op
     type: str
@@ -248,7 +247,13 @@ def lock_head(session: Session, tenant_id: int, now: datetime) -> LogHead:
 
 
 def append(
-    session: Session, *, tenant_id: int, tenant_public_id: str, drafts: Sequence[Draft], now: datetime
+    session: Session,
+    *,
+    tenant_id: int,
+    tenant_public_id: str,
+    actor: str,
+    drafts: Sequence[Draft],
+    now: datetime,
 ) -> list[Entry]:
     """Give `drafts` their places in the log and write leaves, nodes and the new head.
 
@@ -267,7 +272,7 @@ def append(
             seq=frontier.size,
             tenant=tenant_public_id,
             at=at,
-            actor=d.actor,
+            actor=actor,
             kind=d.kind,
             op=d.op,
             type=d.type,

@@ -8,7 +8,6 @@ anywhere rolls all of it back, so the journal and the tables never disagree.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -18,25 +17,22 @@ from accord.store.journal import Draft, Entry
 from accord.store.tenancy import Tenant
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who makes a change: kept in the journal as text so history outlives accounts."""
-
-    tenant_id: int
-    label: str
-    role: str
-    user_id: str | None = None
-    customer_id: str | None = None
-
-
-def record(session: Session, *, tenant: Tenant, drafts: Sequence[Draft]) -> list[Entry]:
+def record(session: Session, *, tenant_id: int, actor: str, drafts: Sequence[Draft]) -> list[Entry]:
+    """Journal and apply `drafts` as one change by `actor` (a name kept as text)."""
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise LookupError(f"no tenant {tenant_id}")
     for d in drafts:
-        model = temporal.model_for(d.type)
-        temporal.check_data(model, d.data)
+        temporal.check_data(temporal.model_for(d.type), d.data)
         if d.valid_to <= d.valid_from:
             raise ValueError("valid_to: must be later than valid_from")
     entries = journal.append(
-        session, tenant_id=tenant.id, tenant_public_id=tenant.public_id, drafts=drafts, now=utcnow()
+        session,
+        tenant_id=tenant.id,
+        tenant_public_id=tenant.public_id,
+        actor=actor,
+        drafts=drafts,
+        now=utcnow(),
     )
     for e in entries:
         temporal.apply_entry(session, tenant.id, e)

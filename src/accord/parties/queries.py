@@ -1,0 +1,132 @@
+"""Reading parties as of any valid time and any recorded time, scoped to the actor's tenant.
+
+`get_customer_for` is the one access check for a customer: API, pages and CLI all use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from accord.access import PARTY_WRITERS, Actor, require
+from accord.errors import NotFound
+from accord.parties.models import Contact, Customer, Site
+from accord.store import journal, temporal
+from accord.store.db import utcnow
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """The two times every read takes: true on `on`, as known at `known_at`."""
+
+    on: datetime
+    known_at: datetime
+
+    @classmethod
+    def now(cls) -> AsOf:
+        t = utcnow()
+        return cls(t, t)
+
+    @classmethod
+    def of(cls, on: datetime | None, known_at: datetime | None) -> AsOf:
+        t = utcnow()
+        return cls(on or t, known_at or t)
+
+
+def list_customers(
+    session: Session, *, actor: Actor, when: AsOf, q: str | None = None, status: str | None = None,
+    limit: int = 100, offset: int = 0,
+) -> tuple[list[Customer], int]:
+    """Customers as of `when`, filtered by a search on name/code/email and status; with the total."""
+    stmt = temporal.as_of(Customer, actor.tenant_id, on=when.on, known_at=when.known_at)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(Customer.name).like(like), func.lower(Customer.code).like(like),
+                              func.lower(Customer.email).like(like)))
+    if status:
+        stmt = stmt.where(Customer.status == status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Customer.name, Customer.entity_id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def get_customer_for(
+    session: Session, actor: Actor, customer_id: str, *, when: AsOf | None = None, write: bool = False
+) -> Customer:
+    """The customer as of `when`, if it is the actor's tenant's and the actor may do this."""
+    if write:
+        require(actor, *PARTY_WRITERS)
+    when = when or AsOf.now()
+    version = temporal.version_of(session, Customer, actor.tenant_id, customer_id, on=when.on,
+                                  known_at=when.known_at)
+    if version is None:
+        if temporal.exists_ever(session, Customer, actor.tenant_id, customer_id):
+            raise NotFound(f"customer {customer_id} did not exist on {when.on:%Y-%m-%d} as known "
+                           f"at {when.known_at:%Y-%m-%d %H:%M} UTC")
+        raise NotFound(f"no customer {customer_id}")
+    return version
+
+
+def get_contact_for(session: Session, actor: Actor, contact_id: str, *, when: AsOf | None = None,
+                    write: bool = False) -> Contact:
+    if write:
+        require(actor, *PARTY_WRITERS)
+    when = when or AsOf.now()
+    c = temporal.version_of(session, Contact, actor.tenant_id, contact_id, on=when.on, known_at=when.known_at)
+    if c is None:
+        raise NotFound(f"no contact {contact_id}")
+    return c
+
+
+def get_site_for(session: Session, actor: Actor, site_id: str, *, when: AsOf | None = None,
+                 write: bool = False) -> Site:
+    if write:
+        require(actor, *PARTY_WRITERS)
+    when = when or AsOf.now()
+    s = temporal.version_of(session, Site, actor.tenant_id, site_id, on=when.on, known_at=when.known_at)
+    if s is None:
+        raise NotFound(f"no site {site_id}")
+    return s
+
+
+def contacts_of(session: Session, actor: Actor, customer_id: str, *, when: AsOf) -> list[Contact]:
+    get_customer_for(session, actor, customer_id, when=when)
+    stmt = temporal.as_of(Contact, actor.tenant_id, on=when.on, known_at=when.known_at)
+    return list(session.scalars(stmt.where(Contact.customer_id == customer_id).order_by(Contact.name)))
+
+
+def sites_of(session: Session, actor: Actor, customer_id: str, *, when: AsOf) -> list[Site]:
+    get_customer_for(session, actor, customer_id, when=when)
+    stmt = temporal.as_of(Site, actor.tenant_id, on=when.on, known_at=when.known_at)
+    return list(session.scalars(stmt.where(Site.customer_id == customer_id).order_by(Site.name)))
+
+
+def customer_timeline(session: Session, actor: Actor, customer_id: str, *, known_at: datetime) -> list[Customer]:
+    """The customer's valid-time periods as known at `known_at`."""
+    if not temporal.exists_ever(session, Customer, actor.tenant_id, customer_id):
+        raise NotFound(f"no customer {customer_id}")
+    return temporal.timeline(session, Customer, actor.tenant_id, customer_id, known_at=known_at)
+
+
+def customer_history(session: Session, actor: Actor, customer_id: str) -> list[dict[str, Any]]:
+    """Every recorded change to the customer and to its contacts and sites, newest first:
+    who, when recorded, from when true, why, and the RFC 6902 delta it made."""
+    if not temporal.exists_ever(session, Customer, actor.tenant_id, customer_id):
+        raise NotFound(f"no customer {customer_id}")
+    related: list[tuple[type[temporal.Versioned], str]] = [(Customer, customer_id)]
+    for model in (Contact, Site):
+        ids = session.scalars(
+            select(model.entity_id).where(model.tenant_id == actor.tenant_id,
+                                          model.customer_id == customer_id).distinct()  # type: ignore[attr-defined]
+        )
+        related += [(model, i) for i in ids]
+    out: list[dict[str, Any]] = []
+    for model, entity_id in related:
+        entries = journal.entries_for(session, actor.tenant_id, entity_id)
+        out += temporal.changes(session, model, actor.tenant_id, entries)
+    out.sort(key=lambda c: c["entry"].seq, reverse=True)
+    return out

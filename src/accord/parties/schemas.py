@@ -1,0 +1,132 @@
+"""Input and output shapes for customers, contacts and sites (Create / Update / Public)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from accord.parties.models import CustomerStatus
+from accord.timeinput import Instant
+
+PHONE = r"^\+?[0-9 ()./-]{5,40}$"
+PHONE_HINT = "digits, spaces and + ( ) . / -, 5 to 40 characters"
+
+_strict = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+
+class Change(BaseModel):
+    """When a change takes effect in the world, and why it is made."""
+
+    model_config = _strict
+    effective: Instant | None = Field(
+        default=None, description="valid-time start (date = midnight UTC); default now; may be past or future"
+    )
+    reason: str = Field(default="", max_length=500)
+
+
+class CustomerCreate(Change):
+    name: str = Field(min_length=1, max_length=200)
+    code: str = Field(min_length=2, max_length=20, pattern=r"^[A-Z0-9][A-Z0-9-]*$",
+                      description="short account code: capitals, digits, dashes")
+    status: CustomerStatus = CustomerStatus.ACTIVE
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class CustomerUpdate(Change):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    code: str | None = Field(default=None, min_length=2, max_length=20, pattern=r"^[A-Z0-9][A-Z0-9-]*$")
+    status: CustomerStatus | None = None
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class ContactCreate(Change):
+    name: str = Field(min_length=1, max_length=200)
+    role: str | None = Field(default=None, max_length=100)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
+
+
+class ContactUpdate(Change):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: str | None = Field(default=None, max_length=100)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
+
+
+class SiteCreate(Change):
+    name: str = Field(min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=300)
+    city: str | None = Field(default=None, max_length=100)
+    postcode: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. GB")
+
+
+class SiteUpdate(Change):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=300)
+    city: str | None = Field(default=None, max_length=100)
+    postcode: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+
+
+class Removal(Change):
+    """Ends a contact or site from `effective` on; its history stays."""
+
+
+class VersionInfo(BaseModel):
+    valid_from: datetime
+    valid_to: datetime | None
+    recorded_from: datetime
+    seq: int = Field(description="journal entry that wrote this version")
+
+
+class CustomerPublic(BaseModel):
+    id: str
+    name: str
+    code: str
+    status: CustomerStatus
+    email: str | None
+    phone: str | None
+    notes: str | None
+    version: VersionInfo
+
+
+class ContactPublic(BaseModel):
+    id: str
+    customer_id: str
+    name: str
+    role: str | None
+    email: str | None
+    phone: str | None
+    version: VersionInfo
+
+
+class SitePublic(BaseModel):
+    id: str
+    customer_id: str
+    name: str
+    address: str | None
+    city: str | None
+    postcode: str | None
+    country: str | None
+    version: VersionInfo
+
+
+class ChangePublic(BaseModel):
+    """One journal entry about a customer or its contacts and sites, and what it changed."""
+
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    entity_type: str
+    entity_id: str
+    valid_from: datetime
+    valid_to: datetime | None
+    reason: str
+    patch: list[dict[str, object]] = Field(description="RFC 6902 JSON Patch from before to after")
