@@ -1,0 +1,5 @@
+"""accounts api: to be written."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

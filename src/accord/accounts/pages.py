@@ -1,0 +1,5 @@
+"""accounts pages: to be written."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

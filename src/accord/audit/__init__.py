@@ -1,0 +1,1 @@
+"""Audit: the journal seen from outside: checkpoints, proofs, verification, key."""

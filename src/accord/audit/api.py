@@ -1,0 +1,5 @@
+"""audit api: to be written."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

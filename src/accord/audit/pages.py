@@ -1,0 +1,5 @@
+"""audit pages: to be written."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""parties api: to be written."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""parties pages: to be written."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,1 @@
+"""The web interface: app factory, layout, authentication and shared page parts."""
