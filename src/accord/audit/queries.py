@@ -95,3 +95,30 @@ def consistency(session: Session, *, actor: Actor, old: int, new: int) -> list[b
 
 def public_key(session: Session, *, actor: Actor, key_dir: Path) -> str:
     return signer_for(session, actor, key_dir).verifier_key()
+
+
+def bundle(session: Session, *, actor: Actor, seqs: list[int], key_dir: Path) -> dict[str, Any]:
+    """An offline-verifiable bundle of these entries (see accord.verifier), proven against
+    the latest checkpoint."""
+    from accord.verifier import FORMAT
+
+    cp = latest_checkpoint(session, actor=actor, key_dir=key_dir)
+    items = []
+    for seq in sorted(set(seqs)):
+        found = journal.read_entry(session, actor.tenant_id, seq)
+        if found is None or seq >= cp.size:
+            raise NotFound(f"no journal entry {seq}")
+        _, raw, _ = found
+        proof = journal.inclusion_proof(session, actor.tenant_id, seq, cp.size)
+        items.append({"seq": seq, "entry": b64(raw), "proof": [b64(p) for p in proof]})
+    return {"format": FORMAT, "key": public_key(session, actor=actor, key_dir=key_dir),
+            "checkpoint": cp.note, "entries": items}
+
+
+def entity_seqs(session: Session, *, actor: Actor, entity_ids: list[str]) -> list[int]:
+    """Every journal entry about these entities: the material of a record's bundle."""
+    rows = session.scalars(
+        select(JournalEntry.seq).where(JournalEntry.tenant_id == actor.tenant_id,
+                                       JournalEntry.entity_id.in_(entity_ids))
+    )
+    return list(rows)

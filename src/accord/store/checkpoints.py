@@ -69,7 +69,7 @@ class Verifier:
     @classmethod
     def parse(cls, vkey: str) -> Verifier:
         try:
-            name, hex_hash, b64 = vkey.strip().split("+")
+            name, hex_hash, b64 = vkey.strip().split("+", 2)
             raw = base64.b64decode(b64, validate=True)
         except ValueError as exc:
             raise NoteError(f"not a verifier key: {exc}") from exc
@@ -148,7 +148,7 @@ def load_key(key_dir: Path, slug: str) -> Signer:
         text = path.read_text().strip()
     except FileNotFoundError as exc:
         raise NoteError(f"no signing key at {path}: run 'accord init' or restore the key file") from exc
-    parts = text.split("+")
+    parts = text.split("+", 4)
     if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
         raise NoteError(f"{path} is not a note private key")
     name, raw = parts[2], base64.b64decode(parts[4])

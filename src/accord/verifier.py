@@ -1,0 +1,248 @@
+"""Accord's standalone verifier: checks an exported bundle with no database and no server.
+
+This module depends on nothing but the standard library and `cryptography`, so a customer,
+an auditor or a court can copy this one file and run it:
+
+    python verifier.py BUNDLE.json --key 'accord.local/northwind+1a2b3c4d+AQ...'
+
+A bundle is JSON: {"format": "accord-bundle/1", "checkpoint": <C2SP signed note>,
+"entries": [{"seq": n, "entry": <base64 of the canonical entry bytes>,
+"proof": [<base64 hashes>]}]}. The verifier checks the checkpoint's Ed25519 signature
+against the key it is *given* (never the one in the bundle alone: that would prove
+nothing), then each entry's RFC 9162 inclusion proof against the checkpoint's root.
+
+Hashing follows RFC 9162 section 2 byte for byte; the signed note and checkpoint follow
+C2SP signed-note and tlog-checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+FORMAT = "accord-bundle/1"
+HASH_SIZE = 32
+ALG_ED25519 = b"\x01"
+EM_DASH = "\u2014"
+
+
+class VerifyError(ValueError):
+    """Verification failed; the message says what and where."""
+
+
+# --- RFC 9162 section 2 -------------------------------------------------------------------
+
+
+def leaf_hash(entry: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + entry).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> None:
+    """RFC 9162 2.1.3.2. Raises VerifyError unless `proof` puts `leaf` at `index` under `root`."""
+    if len(leaf) != HASH_SIZE or len(root) != HASH_SIZE:
+        raise VerifyError("leaf hash and root must be 32-byte SHA-256 values")
+    if index >= size or index < 0:
+        raise VerifyError(f"leaf index {index} is not below tree size {size}")
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            raise VerifyError("inclusion proof is longer than the tree is deep")
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise VerifyError("inclusion proof is shorter than the tree is deep")
+    if r != root:
+        raise VerifyError("inclusion proof does not lead to the root")
+
+
+def verify_consistency(old: int, new: int, proof: list[bytes], old_root: bytes, new_root: bytes) -> None:
+    """RFC 9162 2.1.4.2. Raises VerifyError unless the tree of `new_root` extends `old_root`."""
+    if new < old:
+        raise VerifyError(f"new size {new} is smaller than old size {old}")
+    if old < 1:
+        raise VerifyError("a consistency proof from the empty tree proves nothing")
+    if old == new:
+        if proof:
+            raise VerifyError("equal sizes take an empty proof")
+        if old_root != new_root:
+            raise VerifyError("equal sizes but different roots")
+        return
+    if not proof:
+        raise VerifyError("empty consistency proof")
+    path = list(proof)
+    if old & (old - 1) == 0:
+        path.insert(0, old_root)
+    fn, sn = old - 1, new - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            raise VerifyError("consistency proof is too long")
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise VerifyError("consistency proof is too short")
+    if fr != old_root:
+        raise VerifyError("consistency proof does not lead to the old root")
+    if sr != new_root:
+        raise VerifyError("consistency proof does not lead to the new root")
+
+
+# --- C2SP signed notes and checkpoints ----------------------------------------------------
+
+
+def key_hash(name: str, public: bytes) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + ALG_ED25519 + public).digest()[:4]
+
+
+@dataclass(frozen=True)
+class NoteKey:
+    """A verifier key: <name>+<hex key hash>+<base64(0x01 || Ed25519 public key)>."""
+
+    name: str
+    public: bytes
+
+    @classmethod
+    def parse(cls, vkey: str) -> NoteKey:
+        try:
+            name, hex_hash, b64 = vkey.strip().split("+", 2)
+            raw = base64.b64decode(b64, validate=True)
+        except ValueError as exc:
+            raise VerifyError(f"not a verifier key: {exc}") from exc
+        if raw[:1] != ALG_ED25519 or len(raw) != 33:
+            raise VerifyError("verifier key is not an Ed25519 key")
+        if key_hash(name, raw[1:]).hex() != hex_hash:
+            raise VerifyError("verifier key hash does not match its name and key")
+        return cls(name, raw[1:])
+
+    def open(self, note: str) -> str:
+        """The note's text if it carries a valid signature by this key."""
+        text, sep, sigs = note.rpartition("\n\n")
+        if not sep:
+            raise VerifyError("signed note has no signature block")
+        text += "\n"
+        want = key_hash(self.name, self.public)
+        for line in sigs.splitlines():
+            parts = line.split(" ")
+            if len(parts) != 3 or parts[0] != EM_DASH or parts[1] != self.name:
+                continue
+            try:
+                blob = base64.b64decode(parts[2], validate=True)
+            except ValueError as exc:
+                raise VerifyError("signature is not base64") from exc
+            if blob[:4] != want or len(blob) != 68:
+                continue
+            try:
+                Ed25519PublicKey.from_public_bytes(self.public).verify(blob[4:], text.encode())
+            except InvalidSignature as exc:
+                raise VerifyError("checkpoint signature does not verify") from exc
+            return text
+        raise VerifyError(f"no signature by {self.name}")
+
+
+def parse_checkpoint(text: str) -> tuple[str, int, bytes]:
+    """(origin, tree size, root hash) of a C2SP tlog-checkpoint body."""
+    lines = text.split("\n")
+    if len(lines) < 4 or lines[-1] != "":
+        raise VerifyError("checkpoint must have origin, size and root lines")
+    origin, size_s, root_b64 = lines[0], lines[1], lines[2]
+    if not size_s.isdigit() or (size_s != "0" and size_s.startswith("0")):
+        raise VerifyError("checkpoint size is not a decimal number")
+    try:
+        root = base64.b64decode(root_b64, validate=True)
+    except ValueError as exc:
+        raise VerifyError("checkpoint root is not base64") from exc
+    if len(root) != HASH_SIZE:
+        raise VerifyError("checkpoint root is not 32 bytes")
+    return origin, int(size_s), root
+
+
+# --- bundles ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verified:
+    origin: str
+    tree_size: int
+    root: bytes
+    entries: list[dict[str, Any]]
+
+
+def verify_bundle(bundle: dict[str, Any], key: str) -> Verified:
+    """Check a bundle against a trusted verifier key; return the entries it proves."""
+    if bundle.get("format") != FORMAT:
+        raise VerifyError(f"not an Accord bundle (format {bundle.get('format')!r}, expected {FORMAT})")
+    note_key = NoteKey.parse(key)
+    text = note_key.open(str(bundle.get("checkpoint", "")))
+    origin, size, root = parse_checkpoint(text)
+    if origin != note_key.name:
+        raise VerifyError(f"checkpoint is for log {origin!r}, the key is for {note_key.name!r}")
+    entries = []
+    for i, item in enumerate(bundle.get("entries", [])):
+        try:
+            seq = int(item["seq"])
+            raw = base64.b64decode(item["entry"], validate=True)
+            proof = [base64.b64decode(p, validate=True) for p in item["proof"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise VerifyError(f"bundle entry {i} is malformed: {exc}") from exc
+        try:
+            verify_inclusion(leaf_hash(raw), seq, size, proof, root)
+        except VerifyError as exc:
+            raise VerifyError(f"journal entry {seq}: {exc}") from exc
+        try:
+            entry = json.loads(raw)
+        except ValueError as exc:
+            raise VerifyError(f"journal entry {seq}: not JSON") from exc
+        if entry.get("seq") != seq:
+            raise VerifyError(f"journal entry {seq}: says it is entry {entry.get('seq')}")
+        entries.append(entry)
+    return Verified(origin, size, root, entries)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Verify an Accord bundle offline.")
+    parser.add_argument("bundle", help="bundle JSON file")
+    parser.add_argument("--key", required=True, help="the log's verifier key line (from the provider)")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.bundle, encoding="utf-8") as f:
+            bundle = json.load(f)
+        result = verify_bundle(bundle, args.key)
+    except (OSError, ValueError) as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(f"OK: {len(result.entries)} entries proven in {result.origin} at size {result.tree_size}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
