@@ -18,6 +18,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+# Cheap password hashing for tests only; set before any settings are read.
+os.environ.setdefault("ACCORD_ARGON2_PROFILE", "CHEAPEST")
+
 import psycopg
 import pytest
 from sqlalchemy import text
@@ -67,6 +70,8 @@ def pg_database() -> Iterator[str]:
     name = f"accord_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(_pg_admin_conninfo(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+        # A throwaway database: no need to wait for the disk on every commit.
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
     db = Database(url)
     migrate.upgrade(db.engine)

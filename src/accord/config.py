@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     log_origin: str = "accord.local"
     #: Seconds a login session lasts.
     session_max_age: int = 8 * 3600
+    #: argon2 parameter profile for password hashes (argon2.profiles): RFC_9106_LOW_MEMORY
+    #: in production; the test suite uses CHEAPEST so it runs in minutes.
+    argon2_profile: str = "RFC_9106_LOW_MEMORY"
 
 
 @lru_cache

@@ -25,14 +25,26 @@ def parse_instant(text: str | date | datetime) -> datetime:
     return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
+#: Instants from this one on are reserved: FOREVER (the open end of every interval) is the
+#: last microsecond of 9999, and a change must be able to start before it.
+LATEST = datetime(9999, 12, 31, tzinfo=UTC)
+
+
 def _before(v: object) -> object:
     if isinstance(v, str | date | datetime):
         try:
             return parse_instant(v)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ValueError("not a date (YYYY-MM-DD) or date and time (ISO 8601)") from None
     return v
 
 
+def _in_range(v: datetime) -> datetime:
+    v = as_utc(v)
+    if v >= LATEST:
+        raise ValueError("must be before 9999-12-31")
+    return v
+
+
 #: A pydantic field type for valid-time and recorded-time inputs.
-Instant = Annotated[datetime, BeforeValidator(_before), AfterValidator(as_utc)]
+Instant = Annotated[datetime, BeforeValidator(_before), AfterValidator(_in_range)]

@@ -7,15 +7,16 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from accord.access import Role
+from accord.fields import Text
 
 
 class UserCreate(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     email: EmailStr
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     role: Role
-    password: str = Field(min_length=10, max_length=200, description="at least 10 characters")
+    password: Text = Field(min_length=10, max_length=200, description="at least 10 characters")
 
 
 class UserPublic(BaseModel):
@@ -28,7 +29,11 @@ class UserPublic(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, description="what the token is for")
+    name: Text = Field(min_length=1, max_length=100, description="what the token is for")
+    user_id: str | None = Field(
+        default=None, pattern=r"^[0-9A-Za-z-]{1,64}$",
+        description="the user the token acts as, with that user's role; default: yourself",
+    )
 
 
 class TokenPublic(BaseModel):
@@ -40,4 +45,4 @@ class TokenPublic(BaseModel):
 
 
 class TokenCreated(TokenPublic):
-    token: str = Field(description="shown once; only its hash is kept")
+    token: Text = Field(description="shown once; only its hash is kept")

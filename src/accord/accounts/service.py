@@ -6,6 +6,9 @@ import hashlib
 import secrets
 import uuid
 
+from functools import cache
+
+import argon2.profiles
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
@@ -14,13 +17,22 @@ from sqlalchemy.orm import Session
 from accord.access import Actor, Role, require
 from accord.accounts.models import ApiToken, Credential, User
 from accord.accounts.schemas import TokenCreate, UserCreate
+from accord.config import get_settings
 from accord.errors import Invalid, NotFound
 from accord.store import temporal
 from accord.store.db import FOREVER, utcnow
 from accord.store.journal import Draft, Op
 from accord.store.writes import record
 
-_hasher = PasswordHasher()
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    profile = get_settings().argon2_profile
+    params = getattr(argon2.profiles, profile, None)
+    if not isinstance(params, argon2.Parameters):
+        raise ValueError(f"ACCORD_ARGON2_PROFILE: unknown argon2 profile {profile!r}")
+    return PasswordHasher.from_parameters(params)
 TOKEN_PREFIX = "acc_"
 
 
@@ -56,7 +68,7 @@ def _add_user(session: Session, *, tenant_id: int, actor_label: str, data: UserC
                   valid_from=utcnow(), data={"email": email, "name": data.name, "role": str(data.role)})
         ],
     )
-    session.add(Credential(tenant_id=tenant_id, user_id=user_id, password_hash=_hasher.hash(data.password),
+    session.add(Credential(tenant_id=tenant_id, user_id=user_id, password_hash=_hasher().hash(data.password),
                            updated_at=utcnow()))
     session.flush()
     user = current_user_by_email(session, tenant_id, email)
@@ -83,7 +95,7 @@ def authenticate(session: Session, *, email: str, password: str) -> Actor | None
     ).all()
     if not candidates:
         # Spend the time a real check would, so response time does not reveal accounts.
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return None
     for user, pw_hash in candidates:
         if _verify(pw_hash, password):
@@ -93,12 +105,14 @@ def authenticate(session: Session, *, email: str, password: str) -> Actor | None
 
 def _verify(pw_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(pw_hash, password)
+        return _hasher().verify(pw_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+@cache
+def _dummy_hash() -> str:
+    return _hasher().hash("not a real password, only for timing")
 
 
 def _digest(token: str) -> str:
@@ -106,12 +120,17 @@ def _digest(token: str) -> str:
 
 
 def create_token(session: Session, *, actor: Actor, data: TokenCreate) -> tuple[str, ApiToken]:
-    """A new API token acting as `actor`'s user. The plain token is returned once, never stored."""
+    """A new API token acting as a user of the tenant (by default the admin issuing it), with
+    that user's role, so a machine gets no more rights than the person it stands for.
+    The plain token is returned once, never stored."""
     require(actor)
-    if actor.user_id is None:
-        raise Invalid.one("user", "tokens are issued to users")
+    user_id = data.user_id or actor.user_id
+    if user_id is None:
+        raise Invalid.one("user_id", "tokens are issued to users")
+    if actor_for_user(session, actor.tenant_id, user_id) is None:
+        raise Invalid.one("user_id", f"no active user {user_id}")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    tok = ApiToken(tenant_id=actor.tenant_id, public_id=str(uuid.uuid4()), user_id=actor.user_id,
+    tok = ApiToken(tenant_id=actor.tenant_id, public_id=str(uuid.uuid4()), user_id=user_id,
                    name=data.name, token_sha256=_digest(plain), created_at=utcnow())
     session.add(tok)
     session.flush()

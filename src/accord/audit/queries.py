@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.access import Actor
-from accord.errors import NotFound
+from accord.errors import Invalid, NotFound
 from accord.store import journal, merkle
 from accord.store.checkpoints import Signer, load_key
 from accord.store.db import utcnow
@@ -88,8 +88,12 @@ def entry_with_proof(session: Session, *, actor: Actor, seq: int, key_dir: Path)
 
 def consistency(session: Session, *, actor: Actor, old: int, new: int) -> list[bytes]:
     size = journal.tree_size(session, actor.tenant_id)
-    if not 0 < old <= new <= size:
-        raise NotFound(f"no consistency proof from {old} to {new} in a log of {size} entries")
+    if old < 1:
+        raise Invalid.one("old", "must be at least 1: nothing is proven about the empty log")
+    if old > new:
+        raise Invalid.one("old", f"must not be larger than new ({new})")
+    if new > size:
+        raise NotFound(f"no consistency proof to size {new}: the log has {size} entries")
     return journal.consistency_proof(session, actor.tenant_id, old, new)
 
 

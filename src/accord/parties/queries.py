@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,25 +15,9 @@ from accord.access import PARTY_WRITERS, Actor, require
 from accord.errors import NotFound
 from accord.parties.models import Contact, Customer, Site
 from accord.store import journal, temporal
-from accord.store.db import utcnow
+from accord.store.temporal import AsOf
 
-
-@dataclass(frozen=True)
-class AsOf:
-    """The two times every read takes: true on `on`, as known at `known_at`."""
-
-    on: datetime
-    known_at: datetime
-
-    @classmethod
-    def now(cls) -> AsOf:
-        t = utcnow()
-        return cls(t, t)
-
-    @classmethod
-    def of(cls, on: datetime | None, known_at: datetime | None) -> AsOf:
-        t = utcnow()
-        return cls(on or t, known_at or t)
+__all__ = ["AsOf"]  # re-exported: interfaces build it from `on` and `known_at`
 
 
 def list_customers(
@@ -44,9 +27,11 @@ def list_customers(
     """Customers as of `when`, filtered by a search on name/code/email and status; with the total."""
     stmt = temporal.as_of(Customer, actor.tenant_id, on=when.on, known_at=when.known_at)
     if q:
-        like = f"%{q.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(Customer.name).like(like), func.lower(Customer.code).like(like),
-                              func.lower(Customer.email).like(like)))
+        # Search for what was typed: % and _ are literal here, not wildcards.
+        needle = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{needle}%"
+        stmt = stmt.where(or_(*(func.lower(col).like(like, escape="\\")
+                                for col in (Customer.name, Customer.code, Customer.email))))
     if status:
         stmt = stmt.where(Customer.status == status)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -112,9 +97,12 @@ def customer_timeline(session: Session, actor: Actor, customer_id: str, *, known
     return temporal.timeline(session, Customer, actor.tenant_id, customer_id, known_at=known_at)
 
 
-def customer_history(session: Session, actor: Actor, customer_id: str) -> list[dict[str, Any]]:
+def customer_history(
+    session: Session, actor: Actor, customer_id: str, *, known_at: datetime | None = None
+) -> list[dict[str, Any]]:
     """Every recorded change to the customer and to its contacts and sites, newest first:
-    who, when recorded, from when true, why, and the RFC 6902 delta it made."""
+    who, when recorded, from when true, why, and the RFC 6902 delta it made. With
+    `known_at`, only the changes recorded by then (the history as it stood that day)."""
     if not temporal.exists_ever(session, Customer, actor.tenant_id, customer_id):
         raise NotFound(f"no customer {customer_id}")
     related: list[tuple[type[temporal.Versioned], str]] = [(Customer, customer_id)]
@@ -127,6 +115,8 @@ def customer_history(session: Session, actor: Actor, customer_id: str) -> list[d
     out: list[dict[str, Any]] = []
     for model, entity_id in related:
         entries = journal.entries_for(session, actor.tenant_id, entity_id)
+        if known_at is not None:
+            entries = [e for e in entries if e.at <= known_at]
         out += temporal.changes(session, model, actor.tenant_id, entries)
     out.sort(key=lambda c: c["entry"].seq, reverse=True)
     return out

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from accord.fields import Text
 from accord.parties.models import CustomerStatus
 from accord.timeinput import Instant
 
@@ -22,56 +23,56 @@ class Change(BaseModel):
     effective: Instant | None = Field(
         default=None, description="valid-time start (date = midnight UTC); default now; may be past or future"
     )
-    reason: str = Field(default="", max_length=500)
+    reason: Text = Field(default="", max_length=500)
 
 
 class CustomerCreate(Change):
-    name: str = Field(min_length=1, max_length=200)
-    code: str = Field(min_length=2, max_length=20, pattern=r"^[A-Z0-9][A-Z0-9-]*$",
+    name: Text = Field(min_length=1, max_length=200)
+    code: Text = Field(min_length=2, max_length=20, pattern=r"^[A-Z0-9][A-Z0-9-]*$",
                       description="short account code: capitals, digits, dashes")
     status: CustomerStatus = CustomerStatus.ACTIVE
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
-    notes: str | None = Field(default=None, max_length=5000)
+    phone: Text | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
+    notes: Text | None = Field(default=None, max_length=5000)
 
 
 class CustomerUpdate(Change):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    code: str | None = Field(default=None, min_length=2, max_length=20, pattern=r"^[A-Z0-9][A-Z0-9-]*$")
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    code: Text | None = Field(default=None, min_length=2, max_length=20, pattern=r"^[A-Z0-9][A-Z0-9-]*$")
     status: CustomerStatus | None = None
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
-    notes: str | None = Field(default=None, max_length=5000)
+    phone: Text | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
+    notes: Text | None = Field(default=None, max_length=5000)
 
 
 class ContactCreate(Change):
-    name: str = Field(min_length=1, max_length=200)
-    role: str | None = Field(default=None, max_length=100)
+    name: Text = Field(min_length=1, max_length=200)
+    role: Text | None = Field(default=None, max_length=100)
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
+    phone: Text | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
 
 
 class ContactUpdate(Change):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    role: str | None = Field(default=None, max_length=100)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    role: Text | None = Field(default=None, max_length=100)
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
+    phone: Text | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
 
 
 class SiteCreate(Change):
-    name: str = Field(min_length=1, max_length=200)
-    address: str | None = Field(default=None, max_length=300)
-    city: str | None = Field(default=None, max_length=100)
-    postcode: str | None = Field(default=None, max_length=20)
-    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. GB")
+    name: Text = Field(min_length=1, max_length=200)
+    address: Text | None = Field(default=None, max_length=300)
+    city: Text | None = Field(default=None, max_length=100)
+    postcode: Text | None = Field(default=None, max_length=20)
+    country: Text | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. GB")
 
 
 class SiteUpdate(Change):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    address: str | None = Field(default=None, max_length=300)
-    city: str | None = Field(default=None, max_length=100)
-    postcode: str | None = Field(default=None, max_length=20)
-    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    address: Text | None = Field(default=None, max_length=300)
+    city: Text | None = Field(default=None, max_length=100)
+    postcode: Text | None = Field(default=None, max_length=20)
+    country: Text | None = Field(default=None, pattern=r"^[A-Z]{2}$")
 
 
 class Removal(Change):

@@ -10,14 +10,26 @@ recording and when rebuilding from the journal, so the two cannot drift.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import jsonpatch
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, Select, String, and_, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    and_,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from accord.store.db import FOREVER, UtcMicros
+from accord.store.db import FOREVER, UtcMicros, utcnow
 from accord.store.journal import Entry, Op
 
 #: entity type name -> versioned model; filled by subclassing Versioned.
@@ -72,6 +84,24 @@ class Versioned:
 
     def data(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.data_fields()}
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """The two times every read takes: true on `on` (valid), as known at `known_at` (recorded)."""
+
+    on: datetime
+    known_at: datetime
+
+    @classmethod
+    def now(cls) -> AsOf:
+        t = utcnow()
+        return cls(t, t)
+
+    @classmethod
+    def of(cls, on: datetime | None, known_at: datetime | None) -> AsOf:
+        t = utcnow()
+        return cls(on or t, known_at or t)
 
 
 def model_for(entity_type: str) -> type[Versioned]:

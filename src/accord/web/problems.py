@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import Request
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from accord.errors import Forbidden, Invalid, NotFound
+from accord.store.checkpoints import NoteError
 
 log = logging.getLogger("accord.web")
 
@@ -19,6 +21,20 @@ PROBLEM = "application/problem+json"
 
 class LoginRequired(Exception):
     """No valid session or token."""
+
+
+def problem_responses(**why: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the problem documents a router's routes may answer with, so
+    the description does not advertise FastAPI's own error shape, which Accord never sends.
+    Keyword `s401=...` overrides or adds the description of status 401, and so on."""
+    base = {
+        401: "no valid bearer token or session",
+        403: "your role does not allow this",
+        404: "no such record in your tenant",
+        422: "bad input: `errors` names each field and the reason; nothing was changed",
+    }
+    base.update({int(k[1:]): v for k, v in why.items()})
+    return {s: {"description": d, "content": {PROBLEM: {}}} for s, d in sorted(base.items())}
 
 
 def is_api(request: Request) -> bool:
@@ -86,11 +102,22 @@ def install(app: Any) -> None:
 
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
+    @app.exception_handler(NoteError)
+    async def _no_key(request: Request, exc: NoteError) -> Response:
+        # The signing key lives outside the database; without it no checkpoint can be made.
+        log.error("checkpoint signing unavailable: %s", exc)
+        detail = "the log's signing key is unavailable; the operator must restore it"
+        if is_api(request):
+            return problem(503, "Signing key unavailable", detail)
+        return _page(request, 503, "Signing key unavailable", detail)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        title = HTTPStatus(exc.status_code).phrase
+        detail = "" if str(exc.detail) == title else str(exc.detail)
         if is_api(request):
-            return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
-        return _page(request, exc.status_code, str(exc.detail), "")
+            return problem(exc.status_code, title, detail, headers=getattr(exc, "headers", None))
+        return _page(request, exc.status_code, title, detail)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:
