@@ -1,0 +1,60 @@
+"""Benchmarks: bench journal, bench verify. The work is in accord.bench (which runs on a
+throwaway database of its own); this shows its progress on stderr and prints its figures
+as JSON on the last line of stdout."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Annotated
+
+import typer
+from rich.progress import TaskID
+
+from accord.cli.common import err, fail, guarded, load_settings, progress_bar, shown, sqlite_file
+
+Entries = Annotated[int, typer.Option(min=1, help="How many journal entries to write.")]
+Url = Annotated[
+    str | None,
+    typer.Option(
+        help="Run beside this database (default: ACCORD_DATABASE_URL). The benchmark makes "
+        "and drops a throwaway database next to it (a new SQLite file in the same directory, "
+        "or a new PostgreSQL database on the same server); it never touches the data in it."
+    ),
+]
+
+
+def run(name: str, entries: int, database_url: str | None) -> None:
+    try:
+        bench = importlib.import_module("accord.bench")
+    except ModuleNotFoundError as exc:
+        if exc.name != "accord.bench":
+            raise
+        fail("bench: this build of Accord has no accord.bench module")
+    url = database_url or load_settings().database_url
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    err.print(f"{name}: {entries} entries, beside {shown(url)}")
+    with progress_bar() as bar:
+        phases: dict[str, TaskID] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in phases:
+                phases[phase] = bar.add_task(phase, total=total)
+            bar.update(phases[phase], completed=done, total=total)
+
+        result = getattr(bench, name)(url, entries, progress)
+    typer.echo(json.dumps(result, sort_keys=True))
+
+
+@guarded
+def journal(entries: Entries = 100_000, database_url: Url = None) -> None:
+    """Time appends through the one write path, single and batched, against plain inserts."""
+    run("bench_journal", entries, database_url)
+
+
+@guarded
+def verify(entries: Entries = 100_000, database_url: Url = None) -> None:
+    """Time a full verify of a log of the given size, and inclusion proofs in it."""
+    run("bench_verify", entries, database_url)

@@ -1,0 +1,178 @@
+"""What every command shares: turning user errors into one line, opening the database,
+finding the tenant, the operator's actor, progress bars."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session
+
+from accord.access import Actor, Role
+from accord.config import Settings, get_settings
+from accord.errors import Forbidden, Invalid, NotFound
+from accord.store.checkpoints import NoteError
+from accord.store.db import Database
+from accord.store.tenancy import Tenant, get_tenant, list_tenants
+from accord.store.verify import VerificationError
+
+#: Messages, progress and prompts; stdout carries only what a script would want to read.
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+out = Console(soft_wrap=True, highlight=False)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr and exit 1: the CLI's form of a 422."""
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(1)
+
+
+def guarded(fn: Callable[P, R]) -> Callable[P, R]:
+    """Report what a user can cause (bad input, unknown record, role, a failed check, an
+    unreachable database) as one line and exit 1; anything else is a bug and keeps its traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except Invalid as exc:
+            fail(str(exc))
+        except NotFound as exc:
+            fail(f"not found: {exc}")
+        except Forbidden as exc:
+            fail(f"forbidden: {exc}")
+        except VerificationError as exc:
+            fail(f"verification failed: {exc}")
+        except NoteError as exc:
+            fail(f"signing key: {exc}")
+        except OperationalError as exc:
+            fail(f"database: {str(exc.orig).strip().splitlines()[0]}")
+
+    return wrapper
+
+
+def load_settings() -> Settings:
+    """The settings; a bad ACCORD_* value is bad input like any other."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise Invalid(
+            [(f"ACCORD_{'_'.join(map(str, e['loc'])).upper()}", e["msg"]) for e in exc.errors()]
+        ) from None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a file-backed SQLite URL, else None; Invalid if not an engine Accord runs on."""
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        raise Invalid.one("database", f"not a database URL: {url!r}") from None
+    backend = u.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise Invalid.one("database", f"Accord runs on SQLite or PostgreSQL, not {backend}")
+    if backend != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def database(*, create: bool = False, url: str | None = None) -> Iterator[Database]:
+    """The configured database. Unless `create`, it must already hold Accord's schema."""
+    url = url or load_settings().database_url
+    path = sqlite_file(url)
+    if path is not None:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            fail(f"database: no database at {path} (ACCORD_DATABASE_URL): run 'accord init' first")
+    try:
+        db = Database(url)
+    except NoSuchModuleError:
+        raise Invalid.one("database", f"no database driver for {shown(url)}") from None
+    try:
+        if not create and not inspect(db.engine).has_table("tenants"):
+            fail(f"database: {shown(url)} has no Accord schema: run 'accord init' first")
+        yield db
+    finally:
+        db.dispose()
+
+
+@contextmanager
+def snapshot(db: Database) -> Iterator[Session]:
+    """A session that reads one consistent state of the database throughout, so that a
+    check run beside a live server never sees half of a write committed meanwhile (on
+    PostgreSQL a REPEATABLE READ transaction; SQLite's WAL read transactions already are)."""
+    options = {"isolation_level": "REPEATABLE READ"} if db.dialect == "postgresql" else {}
+    with db.engine.connect().execution_options(**options) as conn, Session(bind=conn) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+@contextmanager
+def naming(tenant: Tenant) -> Iterator[None]:
+    """Prefix a failed check's message with the tenant it is about."""
+    try:
+        yield
+    except VerificationError as exc:
+        raise VerificationError(f"tenant {tenant.slug}: {exc}") from None
+
+
+def tenants(session: Session, slug: str | None) -> list[Tenant]:
+    """Every tenant, or the one named."""
+    return [one_tenant(session, slug)] if slug else list_tenants(session)
+
+
+def one_tenant(session: Session, slug: str | None) -> Tenant:
+    """The tenant named, or the only one there is."""
+    if slug:
+        tenant = get_tenant(session, slug)
+        if tenant is None:
+            known = ", ".join(t.slug for t in list_tenants(session)) or "none; run 'accord init'"
+            raise Invalid.one("tenant", f"no tenant '{slug}' (known: {known})")
+        return tenant
+    everyone = list_tenants(session)
+    if len(everyone) == 1:
+        return everyone[0]
+    if not everyone:
+        raise Invalid.one("tenant", "there are no tenants yet: run 'accord init --tenant SLUG ...'")
+    raise Invalid.one("tenant", f"give --tenant, one of: {', '.join(t.slug for t in everyone)}")
+
+
+def operator(tenant: Tenant) -> Actor:
+    """Whoever runs the CLI on the server acts as an admin; the journal keeps their OS user name."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return Actor(tenant_id=tenant.id, label=f"{who} (accord cli)", role=Role.ADMIN)
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
