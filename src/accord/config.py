@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,7 +19,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/accord.db"
     #: Where each tenant's Ed25519 checkpoint signing key lives (never in the database).
     key_dir: Path = Path("var/keys")
-    #: Signs session cookies. Generated into var/secret_key when not given.
+    #: Signs session cookies. When empty, one is generated once into <key_dir>/session.secret.
     secret_key: str = ""
     #: Prefix of every log's origin line in checkpoints: "<prefix>/<tenant slug>".
     log_origin: str = "accord.local"
@@ -26,7 +27,7 @@ class Settings(BaseSettings):
     session_max_age: int = 8 * 3600
     #: argon2 parameter profile for password hashes (argon2.profiles): RFC_9106_LOW_MEMORY
     #: in production; the test suite uses CHEAPEST so it runs in minutes.
-    argon2_profile: str = "RFC_9106_LOW_MEMORY"
+    argon2_profile: Literal["RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST"] = "RFC_9106_LOW_MEMORY"
 
 
 @lru_cache

@@ -61,8 +61,9 @@ def provision(
         with db.unit_of_work() as s:
             try:
                 tenant = create_tenant(s, slug=slug, name=name)
-            except ValueError as exc:  # "slug: reason"
-                raise Invalid.one("tenant", str(exc).partition(": ")[2] or str(exc)) from None
+            except Invalid as exc:  # the store names its fields; the CLI calls them options
+                options = {"slug": "tenant", "name": "name"}
+                raise Invalid([(options.get(f, f), r) for f, r in exc.problems]) from None
             if reused:
                 signer = load_key(settings.key_dir, slug)
             else:

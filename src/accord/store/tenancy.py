@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from accord.errors import Invalid
 from accord.store.db import Base, UtcMicros, utcnow
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -28,9 +29,11 @@ class Tenant(Base):
 
 def create_tenant(session: Session, *, slug: str, name: str) -> Tenant:
     if not SLUG.match(slug):
-        raise ValueError("slug: 2-63 lowercase letters, digits or dashes, starting with a letter or digit")
+        raise Invalid.one("slug", "2-63 lowercase letters, digits or dashes, starting with a letter or digit")
+    if not name.strip():
+        raise Invalid.one("name", "cannot be empty")
     if session.scalar(select(Tenant).where(Tenant.slug == slug)):
-        raise ValueError(f"slug: a tenant '{slug}' already exists")
+        raise Invalid.one("slug", f"a tenant '{slug}' already exists")
     tenant = Tenant(public_id=str(uuid.uuid4()), slug=slug, name=name.strip(), created_at=utcnow())
     session.add(tenant)
     session.flush()
