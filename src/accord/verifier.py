@@ -74,7 +74,9 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], roo
         raise VerifyError("inclusion proof does not lead to the root")
 
 
-def verify_consistency(old: int, new: int, proof: list[bytes], old_root: bytes, new_root: bytes) -> None:
+def verify_consistency(
+    old: int, new: int, proof: list[bytes], old_root: bytes, new_root: bytes
+) -> None:
     """RFC 9162 2.1.4.2. Raises VerifyError unless the tree of `new_root` extends `old_root`."""
     if new < old:
         raise VerifyError(f"new size {new} is smaller than old size {old}")
@@ -145,28 +147,42 @@ class NoteKey:
         return cls(name, raw[1:])
 
     def open(self, note: str) -> str:
-        """The note's text if it carries a valid signature by this key."""
+        """The note's text if it carries a valid signature by this key.
+
+        Strict, so that a note has one exact form: lines end in "\n" only, every signature
+        line is well formed, and signatures are canonical base64 (no other padding bits).
+        """
         text, sep, sigs = note.rpartition("\n\n")
-        if not sep:
+        if not sep or not sigs.endswith("\n"):
             raise VerifyError("signed note has no signature block")
         text += "\n"
         want = key_hash(self.name, self.public)
-        for line in sigs.splitlines():
+        found = False
+        for line in sigs[:-1].split("\n"):
             parts = line.split(" ")
-            if len(parts) != 3 or parts[0] != EM_DASH or parts[1] != self.name:
-                continue
-            try:
-                blob = base64.b64decode(parts[2], validate=True)
-            except ValueError as exc:
-                raise VerifyError("signature is not base64") from exc
-            if blob[:4] != want or len(blob) != 68:
-                continue
+            if len(parts) != 3 or parts[0] != EM_DASH or not parts[1] or not parts[2]:
+                raise VerifyError(f"malformed signature line {line!r}")
+            blob = _canonical_b64(parts[2], "signature")
+            if parts[1] != self.name or blob[:4] != want or len(blob) != 68:
+                continue  # another signer's line: allowed, not ours to check
             try:
                 Ed25519PublicKey.from_public_bytes(self.public).verify(blob[4:], text.encode())
             except InvalidSignature as exc:
                 raise VerifyError("checkpoint signature does not verify") from exc
-            return text
-        raise VerifyError(f"no signature by {self.name}")
+            found = True
+        if not found:
+            raise VerifyError(f"no signature by {self.name}")
+        return text
+
+
+def _canonical_b64(text: str, what: str) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        raise VerifyError(f"{what} is not base64") from exc
+    if base64.b64encode(raw).decode() != text:
+        raise VerifyError(f"{what} is not in canonical base64")
+    return raw
 
 
 def parse_checkpoint(text: str) -> tuple[str, int, bytes]:
@@ -177,10 +193,7 @@ def parse_checkpoint(text: str) -> tuple[str, int, bytes]:
     origin, size_s, root_b64 = lines[0], lines[1], lines[2]
     if not size_s.isdigit() or (size_s != "0" and size_s.startswith("0")):
         raise VerifyError("checkpoint size is not a decimal number")
-    try:
-        root = base64.b64decode(root_b64, validate=True)
-    except ValueError as exc:
-        raise VerifyError("checkpoint root is not base64") from exc
+    root = _canonical_b64(root_b64, "checkpoint root")
     if len(root) != HASH_SIZE:
         raise VerifyError("checkpoint root is not 32 bytes")
     return origin, int(size_s), root
@@ -200,7 +213,9 @@ class Verified:
 def verify_bundle(bundle: dict[str, Any], key: str) -> Verified:
     """Check a bundle against a trusted verifier key; return the entries it proves."""
     if bundle.get("format") != FORMAT:
-        raise VerifyError(f"not an Accord bundle (format {bundle.get('format')!r}, expected {FORMAT})")
+        raise VerifyError(
+            f"not an Accord bundle (format {bundle.get('format')!r}, expected {FORMAT})"
+        )
     note_key = NoteKey.parse(key)
     text = note_key.open(str(bundle.get("checkpoint", "")))
     origin, size, root = parse_checkpoint(text)
@@ -231,7 +246,9 @@ def verify_bundle(bundle: dict[str, Any], key: str) -> Verified:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Verify an Accord bundle offline.")
     parser.add_argument("bundle", help="bundle JSON file")
-    parser.add_argument("--key", required=True, help="the log's verifier key line (from the provider)")
+    parser.add_argument(
+        "--key", required=True, help="the log's verifier key line (from the provider)"
+    )
     args = parser.parse_args(argv)
     try:
         with open(args.bundle, encoding="utf-8") as f:
