@@ -5,13 +5,13 @@ journal never sees, because the journal is meant to be exported to third parties
 from __future__ import annotations
 
 from datetime import datetime
+
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.access import Role
 from accord.store.db import Base, UtcMicros
 from accord.store.temporal import Versioned
-
 
 ROLE_CHECK = "role IN ({})".format(", ".join(f"'{r.value}'" for r in Role))
 

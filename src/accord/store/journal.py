@@ -11,12 +11,15 @@ Rows:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from hashlib import sha256
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from typing import Any, cast
 
 import rfc8785
 from sqlalchemy import (
@@ -25,17 +28,25 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    Row,
+    Select,
     String,
+    Table,
     Text,
-    insert,
+    bindparam,
+    literal_column,
     select,
-    tuple_,
+    text,
+    union_all,
+    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.elements import BindParameter, ClauseElement
 
 from accord.store import merkle
 from accord.store.checkpoints import Signer, checkpoint_text
-from accord.store.db import FOREVER, Base, UtcMicros, from_micros, to_micros
+from accord.store.db import EPOCH, FOREVER, Base, UtcMicros, driver_executemany, driver_rows
 
 
 class Op(StrEnum):
@@ -46,9 +57,19 @@ class Op(StrEnum):
     END = "end"  # the entity does not exist over the interval
 
 
+@functools.lru_cache(maxsize=4096)
 def iso(t: datetime) -> str:
-    """Timestamps in entries: UTC, always six fractional digits, 'Z'."""
-    return from_micros(to_micros(t)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Timestamps in entries: UTC, four-digit year, always six fractional digits, 'Z'.
+
+    Fixed width, so comparing two of these strings compares the instants. Cached: the
+    entries of one change share their recorded time, and often their valid times.
+    """
+    if t.tzinfo is None:
+        raise ValueError("naive datetime: Accord stores UTC instants only")
+    if t.tzinfo is not UTC:
+        t = t.astimezone(UTC)
+    # isoformat pads the year to four digits, where strftime("%Y") does not below 1000.
+    return t.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso(text: str) -> datetime:
@@ -90,7 +111,36 @@ class Entry:
         }
 
     def canonical(self) -> bytes:
-        return canonical(self.to_json())
+        """RFC 8785 bytes of `to_json()`, assembled directly: this is every append's hot path.
+
+        Keys are written in RFC 8785 order (all ASCII, so code point order); the data is
+        canonicalised by `canonical`. Equal to ``canonical(self.to_json())``, which the tests
+        check on random entries.
+        """
+        if not (
+            type(self.actor) is str
+            and type(self.id) is str
+            and type(self.kind) is str
+            and type(self.reason) is str
+            and type(self.tenant) is str
+            and type(self.type) is str
+            and type(self.seq) is int
+        ):
+            return canonical(self.to_json())
+        data = self.data if type(self.data) is dict else dict(self.data)
+        valid_to = "null" if self.valid_to == FOREVER else f'"{iso(self.valid_to)}"'
+        text = (
+            f'{{"actor":{encode_basestring(self.actor)},"at":"{iso(self.at)}",'
+            f'"data":{_canonical_text(data)},"id":{encode_basestring(self.id)},'
+            f'"kind":{encode_basestring(self.kind)},"op":{encode_basestring(str(self.op))},'
+            f'"reason":{encode_basestring(self.reason)},"seq":{self.seq},'
+            f'"tenant":{encode_basestring(self.tenant)},"type":{encode_basestring(self.type)},'
+            f'"v":1,"valid_from":"{iso(self.valid_from)}","valid_to":{valid_to}}}'
+        )
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            return canonical(self.to_json())  # lone surrogates: let RFC 8785 refuse them
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Entry:
@@ -118,7 +168,61 @@ class Entry:
 
 def canonical(obj: Any) -> bytes:
     """RFC 8785 JSON Canonicalization Scheme."""
-    return rfc8785.dumps(obj)
+    try:
+        return _canonical_text(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        return rfc8785.dumps(obj)  # raises its CanonicalizationError for lone surrogates
+
+
+# The reference implementation (rfc8785) is pure Python and was most of an append's time.
+# For the JSON Accord writes (objects with BMP-only keys, strings, safe integers, booleans
+# and nulls) the json module's C encoder with sorted keys and no whitespace writes the same
+# bytes: it escapes exactly '"', '\\' and U+0000-U+001F, with the same short forms and
+# lowercase \u00XX, and sorts keys by code point, which is UTF-16 order for BMP keys.
+# Floats, large integers, non-BMP keys and subclasses go to the reference implementation.
+# The C encoder is made once (json.dumps makes one per call): no circular-reference
+# markers (the walk in _plain would not end either), sorted keys, no whitespace, no NaN.
+_encoder = (
+    c_make_encoder(None, None, encode_basestring, None, ":", ",", True, False, False)
+    if c_make_encoder is not None
+    else None  # an interpreter without the json accelerator
+)
+_fallback = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _encode(obj: Any) -> str:
+    if _encoder is None:  # pragma: no cover
+        return _fallback.encode(obj)
+    return "".join(_encoder(obj, 0))
+
+
+_MAX_SAFE_INT = 2**53 - 1
+
+
+def _canonical_text(obj: Any) -> str:
+    if _plain(obj):
+        return _encode(obj)
+    return rfc8785.dumps(obj).decode("utf-8")
+
+
+def _plain(obj: Any) -> bool:
+    """Whether the json module writes `obj` byte for byte as RFC 8785 does."""
+    t = type(obj)
+    if t is str or obj is None or t is bool:
+        return True
+    if t is int:
+        return bool(-_MAX_SAFE_INT <= obj <= _MAX_SAFE_INT)
+    if t is dict:
+        for k, v in obj.items():
+            if type(k) is not str or not (k.isascii() or max(k) < "\U00010000"):
+                return False
+            tv = type(v)
+            if not (tv is str or v is None or _plain(v)):
+                return False
+        return True
+    if t is list or t is tuple:
+        return all(_plain(v) for v in obj)
+    return False
 
 
 class JournalEntry(Base):
@@ -146,7 +250,12 @@ class MerkleNode(Base):
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
-    __table_args__ = (CheckConstraint("level >= 1", name="level_above_leaves"),)
+    # Without a rowid on SQLite the primary key is the table: a node (tiny rows, read by key
+    # for every proof) is one B-tree lookup, and an append writes one B-tree, not two.
+    __table_args__ = (
+        CheckConstraint("level >= 1", name="level_above_leaves"),
+        {"sqlite_with_rowid": False},
+    )
 
 
 class LogHead(Base):
@@ -201,15 +310,15 @@ class Frontier:
         self.stack = frontier_nodes(size, frontier)
 
     def push(self, leaf: bytes, out: list[tuple[int, int, bytes]]) -> None:
-        stack = self.stack
-        stack.append((0, self.size, leaf))
-        self.size += 1
-        while len(stack) > 1 and stack[-1][0] == stack[-2][0]:
-            lvl, ridx, right = stack.pop()
-            _, lidx, left = stack.pop()
-            node = (lvl + 1, lidx >> 1, merkle.node_hash(left, right))
-            stack.append(node)
-            out.append(node)
+        # Like a binary counter: the leaf completes one subtree per trailing 1 bit of size.
+        stack, carry = self.stack, self.size
+        level, idx, h = 0, carry, leaf
+        self.size = carry + 1
+        while carry & 1:
+            h = sha256(b"\x01" + stack.pop()[2] + h).digest()
+            level, idx, carry = level + 1, idx >> 1, carry >> 1
+            out.append((level, idx, h))
+        stack.append((level, idx, h))
 
     def root(self) -> bytes:
         return fold_root([h for _, _, h in self.stack])
@@ -235,14 +344,58 @@ class Draft:
     reason: str = ""
 
 
+_US = timedelta(microseconds=1)
+_head = cast(Table, LogHead.__table__)
+_entries_table = cast(Table, JournalEntry.__table__)
+_nodes_table = cast(Table, MerkleNode.__table__)
+
+
+# Appends insert with a prepared executemany on the driver: the rows are plain integers,
+# bytes and text, and SQLAlchemy's per-row parameter processing cost more than SQLite.
+_ENTRY_COLUMNS = ("tenant_id", "seq", "entry", "leaf_hash", "entity_type", "entity_id")
+_INSERT_ENTRY = _entries_table.insert().values({c: bindparam(c) for c in _ENTRY_COLUMNS})
+_NODE_COLUMNS = ("tenant_id", "level", "idx", "hash")
+_INSERT_NODE = _nodes_table.insert().values({c: bindparam(c) for c in _NODE_COLUMNS})
+
+
+def _create_head(session: Session, tenant_id: int) -> None:
+    """Insert the tenant's empty head unless another transaction already has.
+
+    Two first appends can race here: with ON CONFLICT DO NOTHING the loser waits for the
+    winner's commit and then finds the row, instead of failing on the primary key.
+    """
+    row = {"tenant_id": tenant_id, "size": 0, "last_at": EPOCH, "frontier": b""}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(_head).values(row).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(_head).values(row).on_conflict_do_nothing()
+    else:  # pragma: no cover - Accord runs on SQLite and PostgreSQL
+        stmt = _head.insert().values(row)
+    session.execute(stmt)
+
+
+def _locked_head(session: Session, tenant_id: int) -> Row[int, datetime, bytes]:
+    """(size, last_at, frontier) of the tenant's head, locked until the transaction ends."""
+    stmt = (
+        select(_head.c.size, _head.c.last_at, _head.c.frontier)
+        .where(_head.c.tenant_id == tenant_id)
+        .with_for_update()
+    )
+    row = session.execute(stmt).first()
+    if row is None:
+        _create_head(session, tenant_id)
+        row = session.execute(stmt).first()
+        assert row is not None
+    return row
+
+
 def lock_head(session: Session, tenant_id: int, now: datetime) -> LogHead:
     """The tenant's head row, locked for this transaction (created on first use)."""
+    _locked_head(session, tenant_id)
     stmt = select(LogHead).where(LogHead.tenant_id == tenant_id).with_for_update()
-    head = session.scalar(stmt)
-    if head is None:
-        head = LogHead(tenant_id=tenant_id, size=0, last_at=now, frontier=b"")
-        session.add(head)
-        session.flush()
+    head = session.scalar(stmt.execution_options(populate_existing=True))
+    assert head is not None
     return head
 
 
@@ -257,15 +410,17 @@ def append(
 ) -> list[Entry]:
     """Give `drafts` their places in the log and write leaves, nodes and the new head.
 
-    All entries of one call share one recorded time, never earlier than the log's last one,
-    so recorded time never runs backwards in a log even if the clock does.
+    All entries of one call share one recorded time, later than the log's last one even if
+    the clock has gone back (or a concurrent writer stamped its change after our `now` was
+    read), so recorded time only moves forward and each change is a distinct moment that
+    "as known at" can see on its own.
     """
-    head = lock_head(session, tenant_id, now)
-    at = max(now, head.last_at)
-    frontier = Frontier(head.size, head.frontier)
+    size, last_at, packed = _locked_head(session, tenant_id)
+    now = now.astimezone(UTC)
+    at = max(now, last_at + _US) if size else max(now, last_at)
+    frontier = Frontier(size, packed)
     entries: list[Entry] = []
-    leaf_rows: list[dict[str, Any]] = []
-    node_rows: list[dict[str, Any]] = []
+    leaf_rows: list[tuple[int, int, bytes, bytes, str, str]] = []
     completed: list[tuple[int, int, bytes]] = []
     for d in drafts:
         e = Entry(
@@ -283,22 +438,21 @@ def append(
             reason=d.reason,
         )
         raw = e.canonical()
-        lh = merkle.leaf_hash(raw)
-        leaf_rows.append(
-            {"tenant_id": tenant_id, "seq": e.seq, "entry": raw, "leaf_hash": lh,
-             "entity_type": e.type, "entity_id": e.id}
-        )
-        frontier.push(lh, completed)
+        leaf = sha256(b"\x00" + raw).digest()
+        leaf_rows.append((tenant_id, e.seq, raw, leaf, e.type, e.id))
+        frontier.push(leaf, completed)
         entries.append(e)
-    node_rows = [{"tenant_id": tenant_id, "level": lv, "idx": ix, "hash": h} for lv, ix, h in completed]
-    if leaf_rows:
-        session.execute(insert(JournalEntry), leaf_rows)
-    if node_rows:
-        session.execute(insert(MerkleNode), node_rows)
-    head.size = frontier.size
-    head.last_at = at
-    head.frontier = frontier.encode()
-    session.flush()
+    if not entries:
+        return entries
+    driver_executemany(session, _INSERT_ENTRY, _ENTRY_COLUMNS, leaf_rows)
+    if completed:
+        nodes = [(tenant_id, lv, ix, h) for lv, ix, h in completed]
+        driver_executemany(session, _INSERT_NODE, _NODE_COLUMNS, nodes)
+    session.execute(
+        update(_head)
+        .where(_head.c.tenant_id == tenant_id)
+        .values(size=frontier.size, last_at=at, frontier=frontier.encode())
+    )
     return entries
 
 
@@ -309,30 +463,83 @@ def tree_size(session: Session, tenant_id: int) -> int:
     return session.scalar(select(LogHead.size).where(LogHead.tenant_id == tenant_id)) or 0
 
 
-def fetch_nodes(session: Session, tenant_id: int, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Stored hashes of complete subtrees, in at most two queries."""
-    wanted = set(wanted)
-    leaves = [idx for lvl, idx in wanted if lvl == 0]
-    inner = [(lvl, idx) for lvl, idx in wanted if lvl > 0]
+#: Point lookups per statement: well under SQLite's 500 terms of a compound SELECT.
+_LOOKUPS_PER_QUERY = 128
+
+
+@functools.lru_cache(maxsize=512)
+def _lookup(leaves: int, inner: int) -> ClauseElement:
+    """A statement fetching `leaves` leaf hashes and `inner` nodes by their keys.
+
+    One SELECT per hash, glued with UNION ALL: each is a primary-key lookup on both
+    engines, where a single WHERE with many ORs (or a row-value IN) made SQLite scan all of
+    the tenant's nodes. Built (and compiled) once per shape.
+    """
+    e, n = _entries_table.c, _nodes_table.c
+    tenant: BindParameter[int] = bindparam("t")
+    parts: list[Select[Any, Any, Any]] = [
+        select(literal_column("0").label("level"), e.seq, e.leaf_hash).where(
+            e.tenant_id == tenant, e.seq == bindparam(f"s{i}")
+        )
+        for i in range(leaves)
+    ]
+    parts += [
+        select(n.level, n.idx, n.hash).where(
+            n.tenant_id == tenant, n.level == bindparam(f"l{i}"), n.idx == bindparam(f"i{i}")
+        )
+        for i in range(inner)
+    ]
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+# On PostgreSQL one statement of constant text with arrays: prepared once by the driver,
+# where the UNION ALL of point lookups cost more to plan than to run.
+_PG_LOOKUP = text(
+    "SELECT 0 AS level, e.seq AS idx, e.leaf_hash AS hash FROM journal_entries e "
+    "WHERE e.tenant_id = :t AND e.seq = ANY(CAST(:seqs AS BIGINT[])) "
+    "UNION ALL "
+    "SELECT m.level, m.idx, m.hash "
+    "FROM unnest(CAST(:levels AS INTEGER[]), CAST(:idxs AS BIGINT[])) AS w(level, idx) "
+    "JOIN merkle_nodes m ON m.tenant_id = :t AND m.level = w.level AND m.idx = w.idx"
+)
+
+
+def fetch_nodes(
+    session: Session, tenant_id: int, wanted: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """Stored hashes of complete subtrees (level 0: leaves), by primary-key lookups.
+
+    Every proof's hot path: integers and bytes straight from the driver.
+    """
+    todo = sorted(set(wanted))
     out: dict[tuple[int, int], bytes] = {}
-    if leaves:
-        rows = session.execute(
-            select(JournalEntry.seq, JournalEntry.leaf_hash).where(
-                JournalEntry.tenant_id == tenant_id, JournalEntry.seq.in_(leaves)
-            )
-        )
-        out.update({(0, seq): h for seq, h in rows})
-    if inner:
-        rows = session.execute(
-            select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(
-                MerkleNode.tenant_id == tenant_id,
-                tuple_(MerkleNode.level, MerkleNode.idx).in_(inner),
-            )
-        )
-        out.update({(lvl, idx): h for lvl, idx, h in rows})
-    missing = wanted - out.keys()
-    if missing:
-        raise LookupError(f"journal is missing tree nodes {sorted(missing)[:3]}")
+    if not todo:
+        return out
+    if session.get_bind().dialect.name == "postgresql":
+        inner = [(lvl, idx) for lvl, idx in todo if lvl > 0]
+        params = {
+            "t": tenant_id,
+            "seqs": [idx for lvl, idx in todo if lvl == 0],
+            "levels": [lvl for lvl, _ in inner],
+            "idxs": [idx for _, idx in inner],
+        }
+        out = {(lvl, idx): bytes(h) for lvl, idx, h in driver_rows(session, _PG_LOOKUP, params)}
+    else:
+        for start in range(0, len(todo), _LOOKUPS_PER_QUERY):
+            chunk = todo[start : start + _LOOKUPS_PER_QUERY]
+            leaves = [idx for lvl, idx in chunk if lvl == 0]
+            pairs = [(lvl, idx) for lvl, idx in chunk if lvl > 0]
+            values: dict[str, Any] = {"t": tenant_id}
+            for i, idx in enumerate(leaves):
+                values[f"s{i}"] = idx
+            for i, (lvl, idx) in enumerate(pairs):
+                values[f"l{i}"], values[f"i{i}"] = lvl, idx
+            stmt = _lookup(len(leaves), len(pairs))
+            for lvl, idx, h in driver_rows(session, stmt, values):
+                out[(lvl, idx)] = bytes(h)
+    if len(out) < len(todo):
+        missing = sorted(set(todo) - out.keys())
+        raise LookupError(f"journal is missing tree nodes {missing[:3]}")
     return out
 
 
@@ -378,11 +585,16 @@ def entries_for(session: Session, tenant_id: int, entity_id: str) -> list[Entry]
 
 def latest_checkpoint(session: Session, tenant_id: int) -> Checkpoint | None:
     return session.scalar(
-        select(Checkpoint).where(Checkpoint.tenant_id == tenant_id).order_by(Checkpoint.size.desc()).limit(1)
+        select(Checkpoint)
+        .where(Checkpoint.tenant_id == tenant_id)
+        .order_by(Checkpoint.size.desc())
+        .limit(1)
     )
 
 
-def sign_checkpoint(session: Session, *, tenant_id: int, signer: Signer, now: datetime) -> Checkpoint:
+def sign_checkpoint(
+    session: Session, *, tenant_id: int, signer: Signer, now: datetime
+) -> Checkpoint:
     """Sign the current tree head unless the latest checkpoint already covers it."""
     size = tree_size(session, tenant_id)
     last = latest_checkpoint(session, tenant_id)

@@ -121,7 +121,9 @@ def needed_nodes(ranges: list[Range]) -> set[Node]:
     return {n for r in ranges for n in complete_subtrees(*r)}
 
 
-def build_proof(ranges: list[Range], fetch: Callable[[set[Node]], Mapping[Node, bytes]]) -> list[bytes]:
+def build_proof(
+    ranges: list[Range], fetch: Callable[[set[Node]], Mapping[Node, bytes]]
+) -> list[bytes]:
     """Hashes for a list of ranges, reading all the stored nodes they need in one fetch."""
     nodes = fetch(needed_nodes(ranges))
     return [range_hash(a, b, nodes) for a, b in ranges]
@@ -156,7 +158,9 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], roo
         raise ProofError("inclusion proof does not lead to the root")
 
 
-def verify_consistency(old: int, new: int, proof: list[bytes], old_root: bytes, new_root: bytes) -> None:
+def verify_consistency(
+    old: int, new: int, proof: list[bytes], old_root: bytes, new_root: bytes
+) -> None:
     """Raise ProofError unless `proof` shows the tree of `new_root` extends `old_root`."""
     if new < old:
         raise ProofError(f"new size {new} is smaller than old size {old}")

@@ -37,7 +37,14 @@ REGISTRY: dict[str, type[Versioned]] = {}
 M = TypeVar("M", bound="Versioned")
 
 TEMPORAL_COLUMNS = (
-    "row_id", "tenant_id", "entity_id", "valid_from", "valid_to", "recorded_from", "recorded_to", "seq",
+    "row_id",
+    "tenant_id",
+    "entity_id",
+    "valid_from",
+    "valid_to",
+    "recorded_from",
+    "recorded_to",
+    "seq",
 )
 
 
@@ -123,25 +130,38 @@ def apply_entry(session: Session, tenant_id: int, e: Entry) -> None:
     check_data(model, e.data)
     t = model.__table__  # type: ignore[attr-defined]
     fields = model.data_fields()
-    overlapping = session.execute(
-        select(t).where(
-            t.c.tenant_id == tenant_id,
-            t.c.entity_id == e.id,
-            t.c.recorded_to == FOREVER,
-            t.c.valid_from < e.valid_to,
-            t.c.valid_to > e.valid_from,
-        ).order_by(t.c.valid_from)
-    ).mappings().all()
+    overlapping = (
+        session.execute(
+            select(t)
+            .where(
+                t.c.tenant_id == tenant_id,
+                t.c.entity_id == e.id,
+                t.c.recorded_to == FOREVER,
+                t.c.valid_from < e.valid_to,
+                t.c.valid_to > e.valid_from,
+            )
+            .order_by(t.c.valid_from)
+        )
+        .mappings()
+        .all()
+    )
     if overlapping:
         session.execute(
-            update(t).where(t.c.row_id.in_([r["row_id"] for r in overlapping])).values(recorded_to=e.at)
+            update(t)
+            .where(t.c.row_id.in_([r["row_id"] for r in overlapping]))
+            .values(recorded_to=e.at)
         )
 
     def row(data: Mapping[str, Any], vf: datetime, vt: datetime) -> dict[str, Any]:
         return {
             **{f: data.get(f) for f in fields},
-            "tenant_id": tenant_id, "entity_id": e.id, "valid_from": vf, "valid_to": vt,
-            "recorded_from": e.at, "recorded_to": FOREVER, "seq": e.seq,
+            "tenant_id": tenant_id,
+            "entity_id": e.id,
+            "valid_from": vf,
+            "valid_to": vt,
+            "recorded_from": e.at,
+            "recorded_to": FOREVER,
+            "seq": e.seq,
         }
 
     rows: list[dict[str, Any]] = []
@@ -150,7 +170,13 @@ def apply_entry(session: Session, tenant_id: int, e: Entry) -> None:
         if r["valid_from"] < e.valid_from:
             rows.append(row(before, r["valid_from"], e.valid_from))
         if e.op == Op.PATCH:
-            rows.append(row({**before, **e.data}, max(r["valid_from"], e.valid_from), min(r["valid_to"], e.valid_to)))
+            rows.append(
+                row(
+                    {**before, **e.data},
+                    max(r["valid_from"], e.valid_from),
+                    min(r["valid_to"], e.valid_to),
+                )
+            )
         if r["valid_to"] > e.valid_to:
             rows.append(row(before, e.valid_to, r["valid_to"]))
     if e.op == Op.ASSERT:
@@ -162,7 +188,7 @@ def apply_entry(session: Session, tenant_id: int, e: Entry) -> None:
 # --- reading --------------------------------------------------------------------------
 
 
-def as_of(model: type[M], tenant_id: int, *, on: datetime, known_at: datetime) -> Select[tuple[M]]:
+def as_of(model: type[M], tenant_id: int, *, on: datetime, known_at: datetime) -> Select[M]:
     """Versions true on `on` as Accord knew them at `known_at`; add filters and run."""
     return select(model).where(
         model.tenant_id == tenant_id,
@@ -174,12 +200,22 @@ def as_of(model: type[M], tenant_id: int, *, on: datetime, known_at: datetime) -
 
 
 def version_of(
-    session: Session, model: type[M], tenant_id: int, entity_id: str, *, on: datetime, known_at: datetime
+    session: Session,
+    model: type[M],
+    tenant_id: int,
+    entity_id: str,
+    *,
+    on: datetime,
+    known_at: datetime,
 ) -> M | None:
-    return session.scalar(as_of(model, tenant_id, on=on, known_at=known_at).where(model.entity_id == entity_id))
+    return session.scalar(
+        as_of(model, tenant_id, on=on, known_at=known_at).where(model.entity_id == entity_id)
+    )
 
 
-def timeline(session: Session, model: type[M], tenant_id: int, entity_id: str, *, known_at: datetime) -> list[M]:
+def timeline(
+    session: Session, model: type[M], tenant_id: int, entity_id: str, *, known_at: datetime
+) -> list[M]:
     """Every valid-time period of an entity as known at `known_at`, in order."""
     return list(
         session.scalars(
@@ -196,12 +232,19 @@ def timeline(session: Session, model: type[M], tenant_id: int, entity_id: str, *
 
 
 def exists_ever(session: Session, model: type[Versioned], tenant_id: int, entity_id: str) -> bool:
-    return session.scalar(
-        select(model.row_id).where(and_(model.tenant_id == tenant_id, model.entity_id == entity_id)).limit(1)
-    ) is not None
+    return (
+        session.scalar(
+            select(model.row_id)
+            .where(and_(model.tenant_id == tenant_id, model.entity_id == entity_id))
+            .limit(1)
+        )
+        is not None
+    )
 
 
-def delta(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def delta(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
     """RFC 6902 JSON Patch taking one version's data to another's."""
     patch = jsonpatch.make_patch(dict(before or {}), dict(after or {}))
     return list(patch.patch)
@@ -221,10 +264,12 @@ def changes(
         at_valid = e.valid_from
         old = version_of(session, model, tenant_id, e.id, on=at_valid, known_at=just_before(e.at))
         new = version_of(session, model, tenant_id, e.id, on=at_valid, known_at=e.at)
-        out.append({
-            "entry": e,
-            "before": old.data() if old else None,
-            "after": new.data() if new else None,
-            "patch": delta(old.data() if old else None, new.data() if new else None),
-        })
+        out.append(
+            {
+                "entry": e,
+                "before": old.data() if old else None,
+                "after": new.data() if new else None,
+                "patch": delta(old.data() if old else None, new.data() if new else None),
+            }
+        )
     return out

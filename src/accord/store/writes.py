@@ -26,14 +26,17 @@ def record(session: Session, *, tenant_id: int, actor: str, drafts: Sequence[Dra
         temporal.check_data(temporal.model_for(d.type), d.data)
         if d.valid_to <= d.valid_from:
             raise ValueError("valid_to: must be later than valid_from")
-    entries = journal.append(
-        session,
-        tenant_id=tenant.id,
-        tenant_public_id=tenant.public_id,
-        actor=actor,
-        drafts=drafts,
-        now=utcnow(),
-    )
-    for e in entries:
-        temporal.apply_entry(session, tenant.id, e)
+    # A savepoint makes the change all-or-nothing by itself: a caller that catches an error
+    # from here and commits other work must not commit entries without their versions.
+    with session.begin_nested():
+        entries = journal.append(
+            session,
+            tenant_id=tenant.id,
+            tenant_public_id=tenant.public_id,
+            actor=actor,
+            drafts=drafts,
+            now=utcnow(),
+        )
+        for e in entries:
+            temporal.apply_entry(session, tenant.id, e)
     return entries

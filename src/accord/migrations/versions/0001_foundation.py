@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 08:28:59.126182
+Create Date: 2026-11-23 09:15:28.152043
 """
 
 from alembic import op
@@ -177,6 +177,7 @@ def upgrade() -> None:
             ["tenant_id"], ["tenants.id"], name=op.f("fk_merkle_nodes_tenant_id_tenants")
         ),
         sa.PrimaryKeyConstraint("tenant_id", "level", "idx", name=op.f("pk_merkle_nodes")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "sites",
