@@ -34,7 +34,9 @@ from accord.store.checkpoints import Signer, create_key
 from accord.store.db import Database
 from accord.store.tenancy import Tenant, create_tenant
 
-PG_URL = os.environ.get("ACCORD_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_URL = os.environ.get(
+    "ACCORD_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REQUIRE_PG = os.environ.get("ACCORD_REQUIRE_POSTGRES") == "1"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -65,7 +67,9 @@ def pg_database() -> Iterator[str]:
     problem = _pg_reachable()
     if problem:
         if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required (ACCORD_REQUIRE_POSTGRES=1) but unreachable: {problem}")
+            pytest.fail(
+                f"PostgreSQL is required (ACCORD_REQUIRE_POSTGRES=1) but unreachable: {problem}"
+            )
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {problem}")
     name = f"accord_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(_pg_admin_conninfo(), autocommit=True) as conn:
@@ -104,11 +108,21 @@ def key_dir(tmp_path: Path) -> Path:
     return tmp_path / "keys"
 
 
-def _tenant_with_admin(db: Database, key_dir: Path, slug: str, email: str) -> tuple[Tenant, Actor, Signer]:
+def _tenant_with_admin(
+    db: Database, key_dir: Path, slug: str, email: str
+) -> tuple[Tenant, Actor, Signer]:
     with db.unit_of_work() as s:
         tenant = create_tenant(s, slug=slug, name=slug.title())
-        accounts.bootstrap_admin(s, tenant_id=tenant.id, data=UserCreate(
-            email=email, name=email.split("@")[0].title(), role=Role.ADMIN, password="correct horse battery"))
+        accounts.bootstrap_admin(
+            s,
+            tenant_id=tenant.id,
+            data=UserCreate(
+                email=email,
+                name=email.split("@")[0].title(),
+                role=Role.ADMIN,
+                password="correct horse battery",
+            ),
+        )
     with db.reading() as s:
         admin = accounts.authenticate(s, email=email, password="correct horse battery")
     assert admin is not None
@@ -129,19 +143,43 @@ def alice(northwind: tuple[Tenant, Actor, Signer]) -> Actor:
 @pytest.fixture
 def bob(db: Database, alice: Actor) -> Actor:
     with db.unit_of_work() as s:
-        user = accounts.add_user(s, actor=alice, data=UserCreate(
-            email="bob@northwind.example", name="Bob", role=Role.AGENT, password="bob's long password"))
-        return Actor(tenant_id=alice.tenant_id, label="Bob <bob@northwind.example>", role=Role.AGENT,
-                     user_id=user.entity_id)
+        user = accounts.add_user(
+            s,
+            actor=alice,
+            data=UserCreate(
+                email="bob@northwind.example",
+                name="Bob",
+                role=Role.AGENT,
+                password="bob's long password",
+            ),
+        )
+        return Actor(
+            tenant_id=alice.tenant_id,
+            label="Bob <bob@northwind.example>",
+            role=Role.AGENT,
+            user_id=user.entity_id,
+        )
 
 
 @pytest.fixture
 def carol(db: Database, alice: Actor) -> Actor:
     with db.unit_of_work() as s:
-        user = accounts.add_user(s, actor=alice, data=UserCreate(
-            email="carol@northwind.example", name="Carol", role=Role.AUDITOR, password="carol's long password"))
-        return Actor(tenant_id=alice.tenant_id, label="Carol <carol@northwind.example>", role=Role.AUDITOR,
-                     user_id=user.entity_id)
+        user = accounts.add_user(
+            s,
+            actor=alice,
+            data=UserCreate(
+                email="carol@northwind.example",
+                name="Carol",
+                role=Role.AUDITOR,
+                password="carol's long password",
+            ),
+        )
+        return Actor(
+            tenant_id=alice.tenant_id,
+            label="Carol <carol@northwind.example>",
+            role=Role.AUDITOR,
+            user_id=user.entity_id,
+        )
 
 
 @pytest.fixture

@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     session_max_age: int = 8 * 3600
     #: argon2 parameter profile for password hashes (argon2.profiles): RFC_9106_LOW_MEMORY
     #: in production; the test suite uses CHEAPEST so it runs in minutes.
-    argon2_profile: Literal["RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST"] = "RFC_9106_LOW_MEMORY"
+    argon2_profile: Literal["RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST"] = (
+        "RFC_9106_LOW_MEMORY"
+    )
 
 
 @lru_cache

@@ -4,7 +4,6 @@ or form errors; nothing below the interfaces knows about HTTP."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError

@@ -9,6 +9,16 @@ from accord.store.tenancy import Tenant
 metadata = Base.metadata
 
 __all__ = [
-    "ApiToken", "Checkpoint", "Contact", "Credential", "Customer", "JournalEntry", "LogHead",
-    "MerkleNode", "Site", "Tenant", "User", "metadata",
+    "ApiToken",
+    "Checkpoint",
+    "Contact",
+    "Credential",
+    "Customer",
+    "JournalEntry",
+    "LogHead",
+    "MerkleNode",
+    "Site",
+    "Tenant",
+    "User",
+    "metadata",
 ]

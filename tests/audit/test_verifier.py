@@ -23,22 +23,33 @@ from accord.verifier import VerifyError, verify_bundle
 
 def _bundle_for_customer(db: Database, alice: Actor, key_dir: Path) -> dict[str, object]:
     with db.unit_of_work() as s:
-        cid = service.create_customer(s, actor=alice, data=CustomerCreate(name="Tailspin Toys", code="TST"))
+        cid = service.create_customer(
+            s, actor=alice, data=CustomerCreate(name="Tailspin Toys", code="TST")
+        )
     with db.unit_of_work() as s:
-        service.change_customer(s, actor=alice, customer_id=cid, data=CustomerUpdate(phone="+44 1632 960000"))
+        service.change_customer(
+            s, actor=alice, customer_id=cid, data=CustomerUpdate(phone="+44 1632 960000")
+        )
     with db.unit_of_work() as s:
         seqs = audit.entity_seqs(s, actor=alice, entity_ids=[cid])
         return audit.bundle(s, actor=alice, seqs=seqs, key_dir=key_dir)
 
 
-def test_bundle_verifies_offline(db: Database, alice: Actor, key_dir: Path, northwind: tuple[object, Actor, Signer]) -> None:
+def test_bundle_verifies_offline(
+    db: Database, alice: Actor, key_dir: Path, northwind: tuple[object, Actor, Signer]
+) -> None:
     b = _bundle_for_customer(db, alice, key_dir)
     result = verify_bundle(b, northwind[2].verifier_key())
-    assert [e["kind"] for e in result.entries] == ["parties.customer.created", "parties.customer.changed"]
+    assert [e["kind"] for e in result.entries] == [
+        "parties.customer.created",
+        "parties.customer.changed",
+    ]
     assert result.entries[1]["data"] == {"phone": "+44 1632 960000"}
 
 
-def test_one_changed_byte_fails(db: Database, alice: Actor, key_dir: Path, northwind: tuple[object, Actor, Signer]) -> None:
+def test_one_changed_byte_fails(
+    db: Database, alice: Actor, key_dir: Path, northwind: tuple[object, Actor, Signer]
+) -> None:
     b = _bundle_for_customer(db, alice, key_dir)
     entries = b["entries"]
     assert isinstance(entries, list)
@@ -50,24 +61,39 @@ def test_one_changed_byte_fails(db: Database, alice: Actor, key_dir: Path, north
 
 
 def test_wrong_key_or_forged_checkpoint_fails(
-    db: Database, alice: Actor, key_dir: Path, mallory: Actor, northwind: tuple[object, Actor, Signer]
+    db: Database,
+    alice: Actor,
+    key_dir: Path,
+    mallory: Actor,
+    northwind: tuple[object, Actor, Signer],
 ) -> None:
     b = _bundle_for_customer(db, alice, key_dir)
     contoso_key = load_key(key_dir, "contoso").verifier_key()
     with pytest.raises(VerifyError):
         verify_bundle(b, contoso_key)
     note = str(b["checkpoint"])
-    b["checkpoint"] = note.replace("\n", "\n", 1)[:-5] + ("A" if note[-5] != "A" else "B") + note[-4:]
+    b["checkpoint"] = (
+        note.replace("\n", "\n", 1)[:-5] + ("A" if note[-5] != "A" else "B") + note[-4:]
+    )
     with pytest.raises(VerifyError):
         verify_bundle(b, northwind[2].verifier_key())
 
 
-def test_command_line(db: Database, alice: Actor, key_dir: Path, tmp_path: Path,
-                      northwind: tuple[object, Actor, Signer]) -> None:
+def test_command_line(
+    db: Database,
+    alice: Actor,
+    key_dir: Path,
+    tmp_path: Path,
+    northwind: tuple[object, Actor, Signer],
+) -> None:
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(_bundle_for_customer(db, alice, key_dir)))
-    ok = subprocess.run([sys.executable, verifier_module.__file__, str(path), "--key", northwind[2].verifier_key()],
-                        capture_output=True, text=True, check=False)
+    ok = subprocess.run(
+        [sys.executable, verifier_module.__file__, str(path), "--key", northwind[2].verifier_key()],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "OK: 2 entries" in ok.stdout
 
@@ -84,7 +110,8 @@ def test_depends_only_on_stdlib_and_cryptography() -> None:
 
 
 def test_key_lines_whose_base64_holds_a_plus_sign_parse(tmp_path: Path) -> None:
-    """Base64 uses '+': key lines split only at their first separators, as Go's note package does."""
+    """Base64 uses '+': key lines split only at their first separators, as Go's note
+    package does."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from accord.store.checkpoints import Verifier
@@ -97,4 +124,19 @@ def test_key_lines_whose_base64_holds_a_plus_sign_parse(tmp_path: Path) -> None:
         pytest.fail("no key with '+' in its base64 in 200 tries")
     note = signer.sign("accord.test/plus\n1\n" + base64.b64encode(bytes(32)).decode() + "\n")
     assert Verifier.parse(signer.verifier_key()).open(note).startswith("accord.test/plus\n")
-    assert verifier_module.NoteKey.parse(signer.verifier_key()).open(note).startswith("accord.test/plus\n")
+    assert (
+        verifier_module.NoteKey.parse(signer.verifier_key())
+        .open(note)
+        .startswith("accord.test/plus\n")
+    )
+
+
+def test_the_store_checks_proofs_and_notes_with_the_standalone_code() -> None:
+    """The RFC 9162 vectors (tests/store/test_merkle_vectors.py) run through merkle's
+    functions; these being the verifier's own keeps the offline verifier under them too."""
+    from accord.store import checkpoints, merkle
+
+    assert merkle.verify_inclusion is verifier_module.verify_inclusion
+    assert merkle.verify_consistency is verifier_module.verify_consistency
+    assert merkle.leaf_hash is verifier_module.leaf_hash
+    assert checkpoints.Verifier is verifier_module.NoteKey

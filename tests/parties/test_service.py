@@ -21,15 +21,24 @@ def test_create_and_read_back(db: Database, alice: Actor) -> None:
     cid = new_customer(db, alice, email="it@fabrikam.example")
     with db.reading() as s:
         c = queries.get_customer_for(s, alice, cid)
-        assert (c.name, c.code, c.status, c.email) == ("Fabrikam Ltd", "FAB", "active", "it@fabrikam.example")
+        assert (c.name, c.code, c.status, c.email) == (
+            "Fabrikam Ltd",
+            "FAB",
+            "active",
+            "it@fabrikam.example",
+        )
 
 
 def test_future_change_is_invisible_until_it_takes_effect(db: Database, alice: Actor) -> None:
     cid = new_customer(db, alice)
     next_month = utcnow() + timedelta(days=30)
     with db.unit_of_work() as s:
-        service.change_customer(s, actor=alice, customer_id=cid,
-                                data=CustomerUpdate(name="Fabrikam Group", effective=next_month, reason="rename"))
+        service.change_customer(
+            s,
+            actor=alice,
+            customer_id=cid,
+            data=CustomerUpdate(name="Fabrikam Group", effective=next_month, reason="rename"),
+        )
     with db.reading() as s:
         assert queries.get_customer_for(s, alice, cid).name == "Fabrikam Ltd"
         later = queries.AsOf.of(next_month + timedelta(days=1), None)
@@ -41,15 +50,21 @@ def test_retroactive_correction_keeps_what_was_known(db: Database, alice: Actor)
     cid = new_customer(db, alice, effective=start)
     before_fix = utcnow()
     with db.unit_of_work() as s:
-        service.change_customer(s, actor=alice, customer_id=cid,
-                                data=CustomerUpdate(phone="+44 20 7946 0000", effective=start, reason="typo"))
+        service.change_customer(
+            s,
+            actor=alice,
+            customer_id=cid,
+            data=CustomerUpdate(phone="+44 20 7946 0000", effective=start, reason="typo"),
+        )
     with db.reading() as s:
         then = queries.AsOf.of(start + timedelta(days=1), None)
         assert queries.get_customer_for(s, alice, cid, when=then).phone == "+44 20 7946 0000"
         as_known = queries.AsOf.of(start + timedelta(days=1), before_fix)
         assert queries.get_customer_for(s, alice, cid, when=as_known).phone is None
         history = queries.customer_history(s, alice, cid)
-        assert history[0]["patch"] == [{"op": "replace", "path": "/phone", "value": "+44 20 7946 0000"}]
+        assert history[0]["patch"] == [
+            {"op": "replace", "path": "/phone", "value": "+44 20 7946 0000"}
+        ]
         assert history[0]["entry"].reason == "typo"
 
 
@@ -82,7 +97,9 @@ def test_other_tenant_cannot_read_or_change(db: Database, alice: Actor, mallory:
         with pytest.raises(NotFound):
             queries.customer_history(s, mallory, cid)
     with pytest.raises(NotFound), db.unit_of_work() as s:
-        service.change_customer(s, actor=mallory, customer_id=cid, data=CustomerUpdate(name="Pwned"))
+        service.change_customer(
+            s, actor=mallory, customer_id=cid, data=CustomerUpdate(name="Pwned")
+        )
     with pytest.raises(NotFound), db.unit_of_work() as s:
         service.add_contact(s, actor=mallory, customer_id=cid, data=ContactCreate(name="Eve"))
 
@@ -90,11 +107,19 @@ def test_other_tenant_cannot_read_or_change(db: Database, alice: Actor, mallory:
 def test_removed_contact_stays_in_history(db: Database, alice: Actor) -> None:
     cid = new_customer(db, alice)
     with db.unit_of_work() as s:
-        pid = service.add_contact(s, actor=alice, customer_id=cid, data=ContactCreate(name="Dana", role="IT lead"))
+        pid = service.add_contact(
+            s, actor=alice, customer_id=cid, data=ContactCreate(name="Dana", role="IT lead")
+        )
     with db.unit_of_work() as s:
-        service.remove_contact(s, actor=alice, contact_id=pid, data=Removal(reason="left the company"))
+        service.remove_contact(
+            s, actor=alice, contact_id=pid, data=Removal(reason="left the company")
+        )
     with db.reading() as s:
         now = queries.AsOf.now()
         assert queries.contacts_of(s, alice, cid, when=now) == []
         kinds = [c["entry"].kind for c in queries.customer_history(s, alice, cid)]
-        assert kinds == ["parties.contact.removed", "parties.contact.added", "parties.customer.created"]
+        assert kinds == [
+            "parties.contact.removed",
+            "parties.contact.added",
+            "parties.customer.created",
+        ]

@@ -22,7 +22,9 @@ def list_users(session: Session, *, actor: Actor, when: AsOf | None = None) -> l
 def get_user_for(session: Session, actor: Actor, user_id: str, *, when: AsOf | None = None) -> User:
     """A user of the actor's tenant; NotFound for anyone else's."""
     when = when or AsOf.now()
-    user = temporal.version_of(session, User, actor.tenant_id, user_id, on=when.on, known_at=when.known_at)
+    user = temporal.version_of(
+        session, User, actor.tenant_id, user_id, on=when.on, known_at=when.known_at
+    )
     if user is None:
         raise NotFound(f"no user {user_id}")
     return user
@@ -30,6 +32,10 @@ def get_user_for(session: Session, actor: Actor, user_id: str, *, when: AsOf | N
 
 def list_tokens(session: Session, *, actor: Actor) -> list[ApiToken]:
     require(actor)
-    return list(session.scalars(
-        select(ApiToken).where(ApiToken.tenant_id == actor.tenant_id).order_by(ApiToken.created_at)
-    ))
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.tenant_id == actor.tenant_id)
+            .order_by(ApiToken.created_at)
+        )
+    )

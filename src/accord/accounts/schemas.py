@@ -31,7 +31,8 @@ class TokenCreate(BaseModel):
 
     name: Text = Field(min_length=1, max_length=100, description="what the token is for")
     user_id: str | None = Field(
-        default=None, pattern=r"^[0-9A-Za-z-]{1,64}$",
+        default=None,
+        pattern=r"^[0-9A-Za-z-]{1,64}$",
         description="the user the token acts as, with that user's role; default: yourself",
     )
 

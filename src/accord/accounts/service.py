@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-
 from functools import cache
 
 import argon2.profiles
@@ -25,7 +24,6 @@ from accord.store.journal import Draft, Op
 from accord.store.writes import record
 
 
-
 @cache
 def _hasher() -> PasswordHasher:
     profile = get_settings().argon2_profile
@@ -33,6 +31,8 @@ def _hasher() -> PasswordHasher:
     if not isinstance(params, argon2.Parameters):
         raise ValueError(f"ACCORD_ARGON2_PROFILE: unknown argon2 profile {profile!r}")
     return PasswordHasher.from_parameters(params)
+
+
 TOKEN_PREFIX = "acc_"
 
 
@@ -64,12 +64,24 @@ def _add_user(session: Session, *, tenant_id: int, actor_label: str, data: UserC
         tenant_id=tenant_id,
         actor=actor_label,
         drafts=[
-            Draft(kind="accounts.user.added", op=Op.ASSERT, type="user", id=user_id,
-                  valid_from=utcnow(), data={"email": email, "name": data.name, "role": str(data.role)})
+            Draft(
+                kind="accounts.user.added",
+                op=Op.ASSERT,
+                type="user",
+                id=user_id,
+                valid_from=utcnow(),
+                data={"email": email, "name": data.name, "role": str(data.role)},
+            )
         ],
     )
-    session.add(Credential(tenant_id=tenant_id, user_id=user_id, password_hash=_hasher().hash(data.password),
-                           updated_at=utcnow()))
+    session.add(
+        Credential(
+            tenant_id=tenant_id,
+            user_id=user_id,
+            password_hash=_hasher().hash(data.password),
+            updated_at=utcnow(),
+        )
+    )
     session.flush()
     user = current_user_by_email(session, tenant_id, email)
     assert user is not None
@@ -81,7 +93,12 @@ def actor_for_user(session: Session, tenant_id: int, user_id: str) -> Actor | No
     user = temporal.version_of(session, User, tenant_id, user_id, on=now, known_at=now)
     if user is None:
         return None
-    return Actor(tenant_id=tenant_id, label=f"{user.name} <{user.email}>", role=Role(user.role), user_id=user_id)
+    return Actor(
+        tenant_id=tenant_id,
+        label=f"{user.name} <{user.email}>",
+        role=Role(user.role),
+        user_id=user_id,
+    )
 
 
 def authenticate(session: Session, *, email: str, password: str) -> Actor | None:
@@ -89,9 +106,16 @@ def authenticate(session: Session, *, email: str, password: str) -> Actor | None
     now = utcnow()
     candidates = session.execute(
         select(User, Credential.password_hash)
-        .join(Credential, (Credential.tenant_id == User.tenant_id) & (Credential.user_id == User.entity_id))
-        .where(User.email == email.strip().lower(), User.recorded_to == FOREVER,
-               User.valid_from <= now, User.valid_to > now)
+        .join(
+            Credential,
+            (Credential.tenant_id == User.tenant_id) & (Credential.user_id == User.entity_id),
+        )
+        .where(
+            User.email == email.strip().lower(),
+            User.recorded_to == FOREVER,
+            User.valid_from <= now,
+            User.valid_to > now,
+        )
     ).all()
     if not candidates:
         # Spend the time a real check would, so response time does not reveal accounts.
@@ -130,8 +154,14 @@ def create_token(session: Session, *, actor: Actor, data: TokenCreate) -> tuple[
     if actor_for_user(session, actor.tenant_id, user_id) is None:
         raise Invalid.one("user_id", f"no active user {user_id}")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    tok = ApiToken(tenant_id=actor.tenant_id, public_id=str(uuid.uuid4()), user_id=user_id,
-                   name=data.name, token_sha256=_digest(plain), created_at=utcnow())
+    tok = ApiToken(
+        tenant_id=actor.tenant_id,
+        public_id=str(uuid.uuid4()),
+        user_id=user_id,
+        name=data.name,
+        token_sha256=_digest(plain),
+        created_at=utcnow(),
+    )
     session.add(tok)
     session.flush()
     return plain, tok
@@ -139,8 +169,11 @@ def create_token(session: Session, *, actor: Actor, data: TokenCreate) -> tuple[
 
 def revoke_token(session: Session, *, actor: Actor, token_id: str) -> ApiToken:
     require(actor)
-    tok = session.scalar(select(ApiToken).where(ApiToken.tenant_id == actor.tenant_id,
-                                                ApiToken.public_id == token_id))
+    tok = session.scalar(
+        select(ApiToken).where(
+            ApiToken.tenant_id == actor.tenant_id, ApiToken.public_id == token_id
+        )
+    )
     if tok is None:
         raise NotFound(f"no token {token_id}")
     if tok.revoked_at is None:

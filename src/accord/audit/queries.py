@@ -36,15 +36,18 @@ def signer_for(session: Session, actor: Actor, key_dir: Path) -> Signer:
 
 def latest_checkpoint(session: Session, *, actor: Actor, key_dir: Path) -> Checkpoint:
     """A signed checkpoint covering every committed entry (signed now if the log grew)."""
-    return journal.sign_checkpoint(session, tenant_id=actor.tenant_id, signer=signer_for(session, actor, key_dir),
-                                   now=utcnow())
+    return journal.sign_checkpoint(
+        session, tenant_id=actor.tenant_id, signer=signer_for(session, actor, key_dir), now=utcnow()
+    )
 
 
 def tree_size(session: Session, *, actor: Actor) -> int:
     return journal.tree_size(session, actor.tenant_id)
 
 
-def recent_entries(session: Session, *, actor: Actor, before: int | None = None, limit: int = 50) -> list[Entry]:
+def recent_entries(
+    session: Session, *, actor: Actor, before: int | None = None, limit: int = 50
+) -> list[Entry]:
     stmt = select(JournalEntry.entry).where(JournalEntry.tenant_id == actor.tenant_id)
     if before is not None:
         stmt = stmt.where(JournalEntry.seq < before)
@@ -115,14 +118,19 @@ def bundle(session: Session, *, actor: Actor, seqs: list[int], key_dir: Path) ->
         _, raw, _ = found
         proof = journal.inclusion_proof(session, actor.tenant_id, seq, cp.size)
         items.append({"seq": seq, "entry": b64(raw), "proof": [b64(p) for p in proof]})
-    return {"format": FORMAT, "key": public_key(session, actor=actor, key_dir=key_dir),
-            "checkpoint": cp.note, "entries": items}
+    return {
+        "format": FORMAT,
+        "key": public_key(session, actor=actor, key_dir=key_dir),
+        "checkpoint": cp.note,
+        "entries": items,
+    }
 
 
 def entity_seqs(session: Session, *, actor: Actor, entity_ids: list[str]) -> list[int]:
     """Every journal entry about these entities: the material of a record's bundle."""
     rows = session.scalars(
-        select(JournalEntry.seq).where(JournalEntry.tenant_id == actor.tenant_id,
-                                       JournalEntry.entity_id.in_(entity_ids))
+        select(JournalEntry.seq).where(
+            JournalEntry.tenant_id == actor.tenant_id, JournalEntry.entity_id.in_(entity_ids)
+        )
     )
     return list(rows)

@@ -21,58 +21,92 @@ __all__ = ["AsOf"]  # re-exported: interfaces build it from `on` and `known_at`
 
 
 def list_customers(
-    session: Session, *, actor: Actor, when: AsOf, q: str | None = None, status: str | None = None,
-    limit: int = 100, offset: int = 0,
+    session: Session,
+    *,
+    actor: Actor,
+    when: AsOf,
+    q: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> tuple[list[Customer], int]:
-    """Customers as of `when`, filtered by a search on name/code/email and status; with the total."""
+    """Customers as of `when`, filtered by a search on name/code/email and by status;
+    with the total."""
     stmt = temporal.as_of(Customer, actor.tenant_id, on=when.on, known_at=when.known_at)
     if q:
         # Search for what was typed: % and _ are literal here, not wildcards.
         needle = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like = f"%{needle}%"
-        stmt = stmt.where(or_(*(func.lower(col).like(like, escape="\\")
-                                for col in (Customer.name, Customer.code, Customer.email))))
+        stmt = stmt.where(
+            or_(
+                *(
+                    func.lower(col).like(like, escape="\\")
+                    for col in (Customer.name, Customer.code, Customer.email)
+                )
+            )
+        )
     if status:
         stmt = stmt.where(Customer.status == status)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Customer.name, Customer.entity_id).limit(limit).offset(offset))
+    rows = session.scalars(
+        stmt.order_by(Customer.name, Customer.entity_id).limit(limit).offset(offset)
+    )
     return list(rows), total
 
 
 def get_customer_for(
-    session: Session, actor: Actor, customer_id: str, *, when: AsOf | None = None, write: bool = False
+    session: Session,
+    actor: Actor,
+    customer_id: str,
+    *,
+    when: AsOf | None = None,
+    write: bool = False,
 ) -> Customer:
     """The customer as of `when`, if it is the actor's tenant's and the actor may do this."""
     if write:
         require(actor, *PARTY_WRITERS)
     when = when or AsOf.now()
-    version = temporal.version_of(session, Customer, actor.tenant_id, customer_id, on=when.on,
-                                  known_at=when.known_at)
+    version = temporal.version_of(
+        session, Customer, actor.tenant_id, customer_id, on=when.on, known_at=when.known_at
+    )
     if version is None:
         if temporal.exists_ever(session, Customer, actor.tenant_id, customer_id):
-            raise NotFound(f"customer {customer_id} did not exist on {when.on:%Y-%m-%d} as known "
-                           f"at {when.known_at:%Y-%m-%d %H:%M} UTC")
+            raise NotFound(
+                f"customer {customer_id} did not exist on {when.on:%Y-%m-%d} as known "
+                f"at {when.known_at:%Y-%m-%d %H:%M} UTC"
+            )
         raise NotFound(f"no customer {customer_id}")
     return version
 
 
-def get_contact_for(session: Session, actor: Actor, contact_id: str, *, when: AsOf | None = None,
-                    write: bool = False) -> Contact:
+def get_contact_for(
+    session: Session,
+    actor: Actor,
+    contact_id: str,
+    *,
+    when: AsOf | None = None,
+    write: bool = False,
+) -> Contact:
     if write:
         require(actor, *PARTY_WRITERS)
     when = when or AsOf.now()
-    c = temporal.version_of(session, Contact, actor.tenant_id, contact_id, on=when.on, known_at=when.known_at)
+    c = temporal.version_of(
+        session, Contact, actor.tenant_id, contact_id, on=when.on, known_at=when.known_at
+    )
     if c is None:
         raise NotFound(f"no contact {contact_id}")
     return c
 
 
-def get_site_for(session: Session, actor: Actor, site_id: str, *, when: AsOf | None = None,
-                 write: bool = False) -> Site:
+def get_site_for(
+    session: Session, actor: Actor, site_id: str, *, when: AsOf | None = None, write: bool = False
+) -> Site:
     if write:
         require(actor, *PARTY_WRITERS)
     when = when or AsOf.now()
-    s = temporal.version_of(session, Site, actor.tenant_id, site_id, on=when.on, known_at=when.known_at)
+    s = temporal.version_of(
+        session, Site, actor.tenant_id, site_id, on=when.on, known_at=when.known_at
+    )
     if s is None:
         raise NotFound(f"no site {site_id}")
     return s
@@ -81,7 +115,9 @@ def get_site_for(session: Session, actor: Actor, site_id: str, *, when: AsOf | N
 def contacts_of(session: Session, actor: Actor, customer_id: str, *, when: AsOf) -> list[Contact]:
     get_customer_for(session, actor, customer_id, when=when)
     stmt = temporal.as_of(Contact, actor.tenant_id, on=when.on, known_at=when.known_at)
-    return list(session.scalars(stmt.where(Contact.customer_id == customer_id).order_by(Contact.name)))
+    return list(
+        session.scalars(stmt.where(Contact.customer_id == customer_id).order_by(Contact.name))
+    )
 
 
 def sites_of(session: Session, actor: Actor, customer_id: str, *, when: AsOf) -> list[Site]:
@@ -90,7 +126,9 @@ def sites_of(session: Session, actor: Actor, customer_id: str, *, when: AsOf) ->
     return list(session.scalars(stmt.where(Site.customer_id == customer_id).order_by(Site.name)))
 
 
-def customer_timeline(session: Session, actor: Actor, customer_id: str, *, known_at: datetime) -> list[Customer]:
+def customer_timeline(
+    session: Session, actor: Actor, customer_id: str, *, known_at: datetime
+) -> list[Customer]:
     """The customer's valid-time periods as known at `known_at`."""
     if not temporal.exists_ever(session, Customer, actor.tenant_id, customer_id):
         raise NotFound(f"no customer {customer_id}")
@@ -106,12 +144,13 @@ def customer_history(
     if not temporal.exists_ever(session, Customer, actor.tenant_id, customer_id):
         raise NotFound(f"no customer {customer_id}")
     related: list[tuple[type[temporal.Versioned], str]] = [(Customer, customer_id)]
-    for model in (Contact, Site):
+    for part in (Contact, Site):
         ids = session.scalars(
-            select(model.entity_id).where(model.tenant_id == actor.tenant_id,
-                                          model.customer_id == customer_id).distinct()  # type: ignore[attr-defined]
+            select(part.entity_id)
+            .where(part.tenant_id == actor.tenant_id, part.customer_id == customer_id)
+            .distinct()
         )
-        related += [(model, i) for i in ids]
+        related += [(part, i) for i in ids]
     out: list[dict[str, Any]] = []
     for model, entity_id in related:
         entries = journal.entries_for(session, actor.tenant_id, entity_id)

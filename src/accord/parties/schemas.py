@@ -21,15 +21,20 @@ class Change(BaseModel):
 
     model_config = _strict
     effective: Instant | None = Field(
-        default=None, description="valid-time start (date = midnight UTC); default now; may be past or future"
+        default=None,
+        description="valid-time start (date = midnight UTC); default now; may be past or future",
     )
     reason: Text = Field(default="", max_length=500)
 
 
 class CustomerCreate(Change):
     name: Text = Field(min_length=1, max_length=200)
-    code: Text = Field(min_length=2, max_length=20, pattern=r"^[A-Z0-9][A-Z0-9-]*$",
-                      description="short account code: capitals, digits, dashes")
+    code: Text = Field(
+        min_length=2,
+        max_length=20,
+        pattern=r"^[A-Z0-9][A-Z0-9-]*$",
+        description="short account code: capitals, digits, dashes",
+    )
     status: CustomerStatus = CustomerStatus.ACTIVE
     email: EmailStr | None = None
     phone: Text | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
@@ -38,7 +43,9 @@ class CustomerCreate(Change):
 
 class CustomerUpdate(Change):
     name: Text | None = Field(default=None, min_length=1, max_length=200)
-    code: Text | None = Field(default=None, min_length=2, max_length=20, pattern=r"^[A-Z0-9][A-Z0-9-]*$")
+    code: Text | None = Field(
+        default=None, min_length=2, max_length=20, pattern=r"^[A-Z0-9][A-Z0-9-]*$"
+    )
     status: CustomerStatus | None = None
     email: EmailStr | None = None
     phone: Text | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
@@ -64,7 +71,9 @@ class SiteCreate(Change):
     address: Text | None = Field(default=None, max_length=300)
     city: Text | None = Field(default=None, max_length=100)
     postcode: Text | None = Field(default=None, max_length=20)
-    country: Text | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. GB")
+    country: Text | None = Field(
+        default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. GB"
+    )
 
 
 class SiteUpdate(Change):

@@ -43,26 +43,55 @@ def _when(data: Change) -> datetime:
     return data.effective or utcnow()
 
 
-def _write(session: Session, actor: Actor, *, kind: str, op: Op, type_: str, id_: str,
-           data: Change, fields: dict[str, Any]) -> None:
-    record(session, tenant_id=actor.tenant_id, actor=actor.label, drafts=[
-        Draft(kind=kind, op=op, type=type_, id=id_, valid_from=_when(data), data=fields, reason=data.reason)
-    ])
+def _write(
+    session: Session,
+    actor: Actor,
+    *,
+    kind: str,
+    op: Op,
+    type_: str,
+    id_: str,
+    data: Change,
+    fields: dict[str, Any],
+) -> None:
+    record(
+        session,
+        tenant_id=actor.tenant_id,
+        actor=actor.label,
+        drafts=[
+            Draft(
+                kind=kind,
+                op=op,
+                type=type_,
+                id=id_,
+                valid_from=_when(data),
+                data=fields,
+                reason=data.reason,
+            )
+        ],
+    )
 
 
-def _must_exist(session: Session, actor: Actor, model: type[temporal.Versioned], id_: str,
-                on: datetime) -> temporal.Versioned:
+def _must_exist(
+    session: Session, actor: Actor, model: type[temporal.Versioned], id_: str, on: datetime
+) -> temporal.Versioned:
     """The entity's version on `on` as known now; NotFound if it never existed here."""
     version = temporal.version_of(session, model, actor.tenant_id, id_, on=on, known_at=utcnow())
     if version is None:
         if temporal.exists_ever(session, model, actor.tenant_id, id_):
-            raise Invalid.one("effective", f"the {model.entity_type} does not exist on {on:%Y-%m-%d %H:%M} UTC")
+            raise Invalid.one(
+                "effective", f"the {model.entity_type} does not exist on {on:%Y-%m-%d %H:%M} UTC"
+            )
         raise NotFound(f"no {model.entity_type} {id_}")
     return version
 
 
-def _code_taken(session: Session, actor: Actor, code: str, *, on: datetime, other_than: str | None) -> bool:
-    stmt = temporal.as_of(Customer, actor.tenant_id, on=on, known_at=utcnow()).where(Customer.code == code)
+def _code_taken(
+    session: Session, actor: Actor, code: str, *, on: datetime, other_than: str | None
+) -> bool:
+    stmt = temporal.as_of(Customer, actor.tenant_id, on=on, known_at=utcnow()).where(
+        Customer.code == code
+    )
     found = session.scalar(stmt)
     return found is not None and found.entity_id != other_than
 
@@ -73,12 +102,22 @@ def create_customer(session: Session, *, actor: Actor, data: CustomerCreate) -> 
     if _code_taken(session, actor, data.code, on=_when(data), other_than=None):
         raise Invalid.one("code", f"another customer already has the code {data.code}")
     customer_id = str(uuid.uuid4())
-    _write(session, actor, kind="parties.customer.created", op=Op.ASSERT, type_="customer",
-           id_=customer_id, data=data, fields=_fields(data, only_set=False))
+    _write(
+        session,
+        actor,
+        kind="parties.customer.created",
+        op=Op.ASSERT,
+        type_="customer",
+        id_=customer_id,
+        data=data,
+        fields=_fields(data, only_set=False),
+    )
     return customer_id
 
 
-def change_customer(session: Session, *, actor: Actor, customer_id: str, data: CustomerUpdate) -> None:
+def change_customer(
+    session: Session, *, actor: Actor, customer_id: str, data: CustomerUpdate
+) -> None:
     """Change some of a customer's details from `effective` on (past, now or future)."""
     require(actor, *PARTY_WRITERS)
     fields = _fields(data, only_set=True)
@@ -88,64 +127,104 @@ def change_customer(session: Session, *, actor: Actor, customer_id: str, data: C
         if required in fields and fields[required] is None:
             raise Invalid.one(required, "cannot be empty")
     _must_exist(session, actor, Customer, customer_id, _when(data))
-    if "code" in fields and _code_taken(session, actor, fields["code"], on=_when(data), other_than=customer_id):
+    if "code" in fields and _code_taken(
+        session, actor, fields["code"], on=_when(data), other_than=customer_id
+    ):
         raise Invalid.one("code", f"another customer already has the code {fields['code']}")
-    _write(session, actor, kind="parties.customer.changed", op=Op.PATCH, type_="customer",
-           id_=customer_id, data=data, fields=fields)
+    _write(
+        session,
+        actor,
+        kind="parties.customer.changed",
+        op=Op.PATCH,
+        type_="customer",
+        id_=customer_id,
+        data=data,
+        fields=fields,
+    )
 
 
-def add_contact(session: Session, *, actor: Actor, customer_id: str, data: ContactCreate) -> str:
+# Contacts and sites are both parts of a customer with the same life: added from a date,
+# changed from a date, removed from a date. One implementation serves both.
+
+Part = type[Contact] | type[Site]
+
+
+def _add_part(session: Session, actor: Actor, model: Part, customer_id: str, data: Change) -> str:
     require(actor, *PARTY_WRITERS)
     _must_exist(session, actor, Customer, customer_id, _when(data))
-    contact_id = str(uuid.uuid4())
-    _write(session, actor, kind="parties.contact.added", op=Op.ASSERT, type_="contact", id_=contact_id,
-           data=data, fields={**_fields(data, only_set=False), "customer_id": customer_id})
-    return contact_id
+    part_id = str(uuid.uuid4())
+    fields = {**_fields(data, only_set=False), "customer_id": customer_id}
+    _write(
+        session,
+        actor,
+        kind=f"parties.{model.entity_type}.added",
+        op=Op.ASSERT,
+        type_=model.entity_type,
+        id_=part_id,
+        data=data,
+        fields=fields,
+    )
+    return part_id
 
 
-def change_contact(session: Session, *, actor: Actor, contact_id: str, data: ContactUpdate) -> None:
+def _change_part(session: Session, actor: Actor, model: Part, part_id: str, data: Change) -> None:
     require(actor, *PARTY_WRITERS)
     fields = _fields(data, only_set=True)
     if not fields:
         raise Invalid.one("body", "nothing to change: give at least one field")
     if "name" in fields and fields["name"] is None:
         raise Invalid.one("name", "cannot be empty")
-    _must_exist(session, actor, Contact, contact_id, _when(data))
-    _write(session, actor, kind="parties.contact.changed", op=Op.PATCH, type_="contact", id_=contact_id,
-           data=data, fields=fields)
+    _must_exist(session, actor, model, part_id, _when(data))
+    _write(
+        session,
+        actor,
+        kind=f"parties.{model.entity_type}.changed",
+        op=Op.PATCH,
+        type_=model.entity_type,
+        id_=part_id,
+        data=data,
+        fields=fields,
+    )
+
+
+def _remove_part(session: Session, actor: Actor, model: Part, part_id: str, data: Removal) -> None:
+    require(actor, *PARTY_WRITERS)
+    _must_exist(session, actor, model, part_id, _when(data))
+    _write(
+        session,
+        actor,
+        kind=f"parties.{model.entity_type}.removed",
+        op=Op.END,
+        type_=model.entity_type,
+        id_=part_id,
+        data=data,
+        fields={},
+    )
+
+
+def add_contact(session: Session, *, actor: Actor, customer_id: str, data: ContactCreate) -> str:
+    """A person at the customer the provider deals with, from `effective` on."""
+    return _add_part(session, actor, Contact, customer_id, data)
+
+
+def change_contact(session: Session, *, actor: Actor, contact_id: str, data: ContactUpdate) -> None:
+    _change_part(session, actor, Contact, contact_id, data)
 
 
 def remove_contact(session: Session, *, actor: Actor, contact_id: str, data: Removal) -> None:
     """The person is no longer a contact from `effective` on; what was true before stays."""
-    require(actor, *PARTY_WRITERS)
-    _must_exist(session, actor, Contact, contact_id, _when(data))
-    _write(session, actor, kind="parties.contact.removed", op=Op.END, type_="contact", id_=contact_id,
-           data=data, fields={})
+    _remove_part(session, actor, Contact, contact_id, data)
 
 
 def add_site(session: Session, *, actor: Actor, customer_id: str, data: SiteCreate) -> str:
-    require(actor, *PARTY_WRITERS)
-    _must_exist(session, actor, Customer, customer_id, _when(data))
-    site_id = str(uuid.uuid4())
-    _write(session, actor, kind="parties.site.added", op=Op.ASSERT, type_="site", id_=site_id,
-           data=data, fields={**_fields(data, only_set=False), "customer_id": customer_id})
-    return site_id
+    """A place of the customer's the provider looks after, from `effective` on."""
+    return _add_part(session, actor, Site, customer_id, data)
 
 
 def change_site(session: Session, *, actor: Actor, site_id: str, data: SiteUpdate) -> None:
-    require(actor, *PARTY_WRITERS)
-    fields = _fields(data, only_set=True)
-    if not fields:
-        raise Invalid.one("body", "nothing to change: give at least one field")
-    if "name" in fields and fields["name"] is None:
-        raise Invalid.one("name", "cannot be empty")
-    _must_exist(session, actor, Site, site_id, _when(data))
-    _write(session, actor, kind="parties.site.changed", op=Op.PATCH, type_="site", id_=site_id,
-           data=data, fields=fields)
+    _change_part(session, actor, Site, site_id, data)
 
 
 def remove_site(session: Session, *, actor: Actor, site_id: str, data: Removal) -> None:
-    require(actor, *PARTY_WRITERS)
-    _must_exist(session, actor, Site, site_id, _when(data))
-    _write(session, actor, kind="parties.site.removed", op=Op.END, type_="site", id_=site_id,
-           data=data, fields={})
+    """The site is no longer the customer's from `effective` on; its history stays."""
+    _remove_part(session, actor, Site, site_id, data)

@@ -29,7 +29,9 @@ class Tenant(Base):
 
 def create_tenant(session: Session, *, slug: str, name: str) -> Tenant:
     if not SLUG.match(slug):
-        raise Invalid.one("slug", "2-63 lowercase letters, digits or dashes, starting with a letter or digit")
+        raise Invalid.one(
+            "slug", "2-63 lowercase letters, digits or dashes, starting with a letter or digit"
+        )
     if not name.strip():
         raise Invalid.one("name", "cannot be empty")
     if session.scalar(select(Tenant).where(Tenant.slug == slug)):

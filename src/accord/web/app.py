@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app = FastAPI(
         title="Accord",
         version=__version__,
-        description="The verifiable, bitemporal system of record for service providers and their customers.",
+        description=(
+            "The verifiable, bitemporal system of record for service providers and their customers."
+        ),
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",

@@ -39,7 +39,9 @@ def check_csrf(request: Request, supplied: str | None) -> None:
     if not expected or not supplied or not secrets.compare_digest(str(expected), supplied):
         from fastapi import HTTPException
 
-        raise HTTPException(403, "the form's security token is missing or stale: reload the page and try again")
+        raise HTTPException(
+            403, "the form's security token is missing or stale: reload the page and try again"
+        )
 
 
 def current_actor(request: Request, db: DbDep) -> Actor:

@@ -41,8 +41,13 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api")
 
 
-def problem(status: int, title: str, detail: str = "", errors: list[dict[str, str]] | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str = "",
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
@@ -95,8 +100,12 @@ def install(app: Any) -> None:
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
         if is_api(request):
-            return problem(401, "Authentication required", str(exc) or "send a bearer token or sign in",
-                           headers={"WWW-Authenticate": "Bearer"})
+            return problem(
+                401,
+                "Authentication required",
+                str(exc) or "send a bearer token or sign in",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         from urllib.parse import quote
 
@@ -124,4 +133,6 @@ def install(app: Any) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         if is_api(request):
             return problem(500, "Internal error", "this is a bug in Accord; it has been logged")
-        return _page(request, 500, "Something went wrong", "This is a bug in Accord; it has been logged.")
+        return _page(
+            request, 500, "Something went wrong", "This is a bug in Accord; it has been logged."
+        )

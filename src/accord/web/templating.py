@@ -34,8 +34,14 @@ env.filters["day"] = lambda v: fmt_time(v, with_time=False)
 templates = Jinja2Templates(env=env)
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> Response:
     from accord.web.deps import csrf_token
 
-    ctx = {"actor": getattr(request.state, "actor", None), "csrf_token": csrf_token(request), **(context or {})}
+    ctx = {
+        "actor": getattr(request.state, "actor", None),
+        "csrf_token": csrf_token(request),
+        **(context or {}),
+    }
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-23 09:15:28.152043
 """
 
-from alembic import op
 import sqlalchemy as sa
-import accord.store.db
+from alembic import op
 
+import accord.store.db
 
 revision = "0001"
 down_revision = None
