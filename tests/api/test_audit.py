@@ -178,3 +178,30 @@ def test_journal_needs_credentials(anonymous: TestClient) -> None:
         "/api/journal/consistency?old=1&new=1",
     ):
         problem(anonymous.get(path), 401)
+
+
+def test_bundle_of_a_customer_verifies_offline_and_stays_in_its_tenant(
+    as_: Client, alice: Actor, mallory: Actor
+) -> None:
+    from accord.verifier import VerifyError, verify_bundle
+
+    api = as_(alice)
+    (cid,) = add_customers(api, "BND")
+    api.patch(f"/api/customers/{cid}", json={"phone": "+44 1632 960001", "reason": "new line"})
+    r = api.get("/api/journal/bundle", params={"entity_id": cid})
+    assert r.status_code == 200, r.text
+    assert "attachment" in r.headers["content-disposition"]
+    body = r.json()
+    proven = verify_bundle(body, api.get("/api/journal/key").text)
+    assert [e["kind"] for e in proven.entries] == [
+        "parties.customer.created",
+        "parties.customer.changed",
+    ]
+    assert all(e["id"] == cid for e in proven.entries)
+    # The bundle's own key is for convenience only: another tenant's key does not verify it.
+    with pytest.raises(VerifyError):
+        verify_bundle(body, as_(mallory).get("/api/journal/key").text)
+    problem(as_(mallory).get("/api/journal/bundle", params={"entity_id": cid}), 404)
+    assert set(invalid_fields(api.get("/api/journal/bundle"))) == {"entity_id"}
+    bad = api.get("/api/journal/bundle", params={"entity_id": "x' or 1=1"})
+    assert set(invalid_fields(bad)) == {"entity_id"}

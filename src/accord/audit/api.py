@@ -12,15 +12,17 @@ entries already committed, and needs no journal entry of its own.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from accord.audit import queries
+from accord.errors import Invalid, NotFound
 from accord.store.journal import Checkpoint
 from accord.web.deps import CurrentActor, DbDep
 from accord.web.problems import problem_responses
@@ -31,6 +33,7 @@ router = APIRouter(prefix="/journal", tags=["journal"], responses=PROBLEMS)
 
 #: Tree sizes and positions are BIGINTs; larger numbers are bad input, not a lookup.
 MAX_SEQ = 2**63 - 1
+ID_PATTERN = re.compile(r"[0-9A-Za-z-]{1,64}")
 
 
 def key_dir(request: Request) -> FilePath:
@@ -164,6 +167,47 @@ def consistency(
     with db.reading() as s:
         proof = queries.consistency(s, actor=actor, old=old, new=new)
     return ConsistencyPublic(old=old, new=new, proof=[queries.b64(p) for p in proof])
+
+
+#: More entries than this in one bundle is an export job, not a request.
+MAX_BUNDLE = 10_000
+
+
+@router.get("/bundle")
+def bundle(
+    actor: CurrentActor,
+    db: DbDep,
+    keys: KeyDirDep,
+    entity_id: Annotated[
+        list[str],
+        Query(description="every entry about these records (repeatable)"),
+    ] = [],  # noqa: B006 - FastAPI copies defaults; a list is how repeated params are declared
+    seq: Annotated[list[int], Query(description="these entries (repeatable)")] = [],  # noqa: B006
+) -> JSONResponse:
+    """An offline-verifiable bundle: the chosen entries' exact bytes with inclusion proofs
+    against the latest signed checkpoint. Check it with the standalone verifier
+    (`python verifier.py bundle.json --key KEYLINE`), which needs no database or server."""
+    if not entity_id and not seq:
+        raise Invalid.one("entity_id", "give at least one entity_id or seq")
+    for value in entity_id:
+        if not ID_PATTERN.fullmatch(value):
+            raise Invalid.one("entity_id", f"not a record id: {value[:40]!r}")
+    for value in seq:
+        if not 0 <= value <= MAX_SEQ:
+            raise Invalid.one("seq", f"not an entry number: {value}")
+    with db.unit_of_work() as s:
+        seqs = set(seq)
+        if entity_id:
+            found = queries.entity_seqs(s, actor=actor, entity_ids=entity_id)
+            if not found:
+                raise NotFound("no journal entries about those records")
+            seqs.update(found)
+        if len(seqs) > MAX_BUNDLE:
+            raise Invalid.one("entity_id", f"more than {MAX_BUNDLE} entries: ask for fewer records")
+        body = queries.bundle(s, actor=actor, seqs=sorted(seqs), key_dir=keys)
+    return JSONResponse(
+        body, headers={"Content-Disposition": 'attachment; filename="accord-bundle.json"'}
+    )
 
 
 @router.get("/key", response_class=PlainTextResponse)
