@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -54,6 +54,30 @@ def list_customers(
     return list(rows), total
 
 
+P = TypeVar("P", Customer, Contact, Site)
+
+
+def _get_for(
+    session: Session, actor: Actor, model: type[P], id_: str, when: AsOf | None, write: bool
+) -> P:
+    """The record as of `when`, if it is the actor's tenant's and the actor may do this.
+    Another tenant's id is simply not found."""
+    if write:
+        require(actor, *PARTY_WRITERS)
+    when = when or AsOf.now()
+    version = temporal.version_of(
+        session, model, actor.tenant_id, id_, on=when.on, known_at=when.known_at
+    )
+    if version is None:
+        if temporal.exists_ever(session, model, actor.tenant_id, id_):
+            raise NotFound(
+                f"{model.entity_type} {id_} did not exist on {when.on:%Y-%m-%d} as known "
+                f"at {when.known_at:%Y-%m-%d %H:%M} UTC"
+            )
+        raise NotFound(f"no {model.entity_type} {id_}")
+    return version
+
+
 def get_customer_for(
     session: Session,
     actor: Actor,
@@ -62,21 +86,8 @@ def get_customer_for(
     when: AsOf | None = None,
     write: bool = False,
 ) -> Customer:
-    """The customer as of `when`, if it is the actor's tenant's and the actor may do this."""
-    if write:
-        require(actor, *PARTY_WRITERS)
-    when = when or AsOf.now()
-    version = temporal.version_of(
-        session, Customer, actor.tenant_id, customer_id, on=when.on, known_at=when.known_at
-    )
-    if version is None:
-        if temporal.exists_ever(session, Customer, actor.tenant_id, customer_id):
-            raise NotFound(
-                f"customer {customer_id} did not exist on {when.on:%Y-%m-%d} as known "
-                f"at {when.known_at:%Y-%m-%d %H:%M} UTC"
-            )
-        raise NotFound(f"no customer {customer_id}")
-    return version
+    """The one access check for a customer, used by API, pages and CLI."""
+    return _get_for(session, actor, Customer, customer_id, when, write)
 
 
 def get_contact_for(
@@ -87,29 +98,18 @@ def get_contact_for(
     when: AsOf | None = None,
     write: bool = False,
 ) -> Contact:
-    if write:
-        require(actor, *PARTY_WRITERS)
-    when = when or AsOf.now()
-    c = temporal.version_of(
-        session, Contact, actor.tenant_id, contact_id, on=when.on, known_at=when.known_at
-    )
-    if c is None:
-        raise NotFound(f"no contact {contact_id}")
-    return c
+    return _get_for(session, actor, Contact, contact_id, when, write)
 
 
 def get_site_for(
-    session: Session, actor: Actor, site_id: str, *, when: AsOf | None = None, write: bool = False
+    session: Session,
+    actor: Actor,
+    site_id: str,
+    *,
+    when: AsOf | None = None,
+    write: bool = False,
 ) -> Site:
-    if write:
-        require(actor, *PARTY_WRITERS)
-    when = when or AsOf.now()
-    s = temporal.version_of(
-        session, Site, actor.tenant_id, site_id, on=when.on, known_at=when.known_at
-    )
-    if s is None:
-        raise NotFound(f"no site {site_id}")
-    return s
+    return _get_for(session, actor, Site, site_id, when, write)
 
 
 def contacts_of(session: Session, actor: Actor, customer_id: str, *, when: AsOf) -> list[Contact]:
