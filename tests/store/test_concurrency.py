@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.store import journal
+from accord.store.db import utcnow
 from accord.store.journal import JournalEntry, Op
 from accord.store.verify import rebuild_check, verify_log
 from accord.store.writes import record
@@ -97,3 +98,27 @@ def test_writers_racing_to_make_a_new_log(log: Log, writers: int) -> None:
 
     concurrently(log, work, writers)
     check_log(log, writers * ROUNDS, shared)
+
+
+def test_signers_racing_for_the_latest_checkpoint_sign_it_once(log: Log) -> None:
+    """Right after the log grows, several requests ask for the latest checkpoint at once:
+    each gets a checkpoint covering the whole log, and it is stored once per size."""
+    signed: list[tuple[int, int]] = []
+
+    def work(s: Session, n: int, i: int) -> None:
+        if n == 0:  # one writer grows the log between the signers' rounds
+            log_grows = customer(new_id(), name=f"Grown {i}")
+            record(s, tenant_id=log.tenant_id, actor="writer", drafts=[log_grows])
+            return
+        cp = journal.sign_checkpoint(s, tenant_id=log.tenant_id, signer=log.signer, now=utcnow())
+        signed.append((cp.size, journal.tree_size(s, log.tenant_id)))
+
+    concurrently(log, work, writers=4)
+    assert len(signed) == 3 * ROUNDS
+    assert all(size == current for size, current in signed)
+    with log.db.reading() as s:
+        sizes = s.scalars(
+            select(journal.Checkpoint.size).where(journal.Checkpoint.tenant_id == log.tenant_id)
+        ).all()
+        assert len(sizes) == len(set(sizes))
+        assert verify_log(s, log.tenant, log.verifier).checkpoints == len(sizes)

@@ -42,12 +42,10 @@ def _token(t: ApiToken) -> TokenPublic:
 @router.get("/me", response_model=UserPublic)
 def me(actor: CurrentActor, db: DbDep) -> UserPublic:
     """Who this request acts as: the signed-in user, or the user a token was issued to."""
+    if actor.user_id is None:
+        raise NotFound("this request acts for no user")
     with db.reading() as s:
-        for u in queries.list_users(s, actor=actor):
-            if u.entity_id == actor.user_id:
-                return _user(u)
-    # The user ended between authentication and this read.
-    raise NotFound("your user no longer exists")
+        return _user(queries.get_user_for(s, actor, actor.user_id))
 
 
 @router.get("/users", response_model=list[UserPublic])

@@ -390,15 +390,6 @@ def _locked_head(session: Session, tenant_id: int) -> Row[int, datetime, bytes]:
     return row
 
 
-def lock_head(session: Session, tenant_id: int, now: datetime) -> LogHead:
-    """The tenant's head row, locked for this transaction (created on first use)."""
-    _locked_head(session, tenant_id)
-    stmt = select(LogHead).where(LogHead.tenant_id == tenant_id).with_for_update()
-    head = session.scalar(stmt.execution_options(populate_existing=True))
-    assert head is not None
-    return head
-
-
 def append(
     session: Session,
     *,
@@ -595,8 +586,13 @@ def latest_checkpoint(session: Session, tenant_id: int) -> Checkpoint | None:
 def sign_checkpoint(
     session: Session, *, tenant_id: int, signer: Signer, now: datetime
 ) -> Checkpoint:
-    """Sign the current tree head unless the latest checkpoint already covers it."""
-    size = tree_size(session, tenant_id)
+    """Sign the current tree head unless the latest checkpoint already covers it.
+
+    Takes the head lock appends take, so concurrent signers (two requests for the latest
+    checkpoint right after the log grew) wait for each other and the second finds the
+    first's checkpoint instead of inserting the same one again.
+    """
+    size = _locked_head(session, tenant_id)[0]
     last = latest_checkpoint(session, tenant_id)
     if last is not None and last.size == size:
         return last
