@@ -38,3 +38,9 @@ def require(actor: Actor, *roles: Role) -> None:
 
 #: Who may change parties (customers, contacts, sites).
 PARTY_WRITERS = (Role.AGENT, Role.SALES, Role.FINANCE)
+
+#: Who may change assets (the desk keeps them up to date; finance imports them).
+ASSET_WRITERS = (Role.AGENT, Role.FINANCE)
+
+#: Who may change contracts, their lines, service levels and run invoices.
+AGREEMENT_WRITERS = (Role.FINANCE,)

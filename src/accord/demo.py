@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from accord.access import Actor, Role
 from accord.accounts import service as accounts
 from accord.accounts.schemas import UserCreate
+from accord.agreements import demo as agreements_demo
 from accord.errors import parse
 from accord.parties import queries
 from accord.parties import service as parties
@@ -548,6 +549,14 @@ def load(
     for spec in CUSTOMERS:
         loader.customer(spec)
     loader.stories()
+    agreements_demo.load(
+        session,
+        staff=loader.staff,
+        customers=loader.summary.customers,
+        sites=loader.sites,
+        started=loader.started,
+        today=loader.today,
+    )
     if signer is not None:
         journal.sign_checkpoint(session, tenant_id=tenant_id, signer=signer, now=utcnow())
     return loader.summary

@@ -1,6 +1,15 @@
 """Every table, imported in one place so metadata, migrations and replay see them all."""
 
 from accord.accounts.models import ApiToken, Credential, User
+from accord.agreements.models import (
+    Asset,
+    Calendar,
+    Contract,
+    ContractLine,
+    Invoice,
+    ServiceLevel,
+)
+from accord.desk.models import TimeEntry
 from accord.parties.models import Contact, Customer, Site
 from accord.store.db import Base
 from accord.store.journal import Checkpoint, JournalEntry, LogHead, MerkleNode
@@ -10,6 +19,12 @@ metadata = Base.metadata
 
 __all__ = [
     "ApiToken",
+    "Asset",
+    "Calendar",
+    "Contract",
+    "ContractLine",
+    "Invoice",
+    "ServiceLevel",
     "Checkpoint",
     "Contact",
     "Credential",
@@ -19,6 +34,7 @@ __all__ = [
     "MerkleNode",
     "Site",
     "Tenant",
+    "TimeEntry",
     "User",
     "metadata",
 ]

@@ -96,14 +96,6 @@ def test_commands_needing_one_tenant_ask_which(cli: Run) -> None:
     assert cli("verify").exit_code == 0
 
 
-def test_rebuild_without_check_is_refused(cli: Run) -> None:
-    assert cli("init").exit_code == 0
-    result = cli("rebuild")
-    assert result.exit_code == 1 and last_line(result.stderr).startswith(
-        "error: check: only 'accord rebuild --check'"
-    )
-
-
 def test_no_arguments_shows_help_and_version_works(cli: Run) -> None:
     assert "init" in cli().output
     version = cli("--version")

@@ -144,3 +144,13 @@ def test_iso_orders_like_time() -> None:
     assert iso(datetime(5, 6, 7, tzinfo=UTC)) == "0005-06-07T00:00:00.000000Z"
     with pytest.raises(ValueError):
         iso(datetime(2030, 1, 1))
+
+
+def test_a_draft_holds_the_fields_of_an_entry_but_its_place_in_the_log() -> None:
+    """journal.append builds an entry from a Draft's __dict__ and four more fields."""
+    from dataclasses import fields
+
+    from accord.store.journal import _DRAFT_FIELDS, Draft
+
+    assert {f.name for f in fields(Draft)} == set(_DRAFT_FIELDS)
+    assert {f.name for f in fields(Entry)} == {*_DRAFT_FIELDS, "seq", "tenant", "at", "actor"}

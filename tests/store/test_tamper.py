@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from accord.parties.models import Customer
 from accord.store import merkle
@@ -81,7 +82,7 @@ def test_untouched_log_passes(full: Log, jobs: int, page_level: int) -> None:
         report = verify_log(s, full.tenant, full.verifier, jobs=jobs, page_level=page_level)
         rebuilt = rebuild_check(s, full.tenant)
     assert (report.entries, report.checkpoints) == (SIZE, 3)
-    assert report.nodes == 10 + 5 + 2 + 1  # the complete subtrees over 20 leaves
+    assert report.nodes == 1  # the stored complete subtrees over 20 leaves: level 4, index 0
     assert report.entry_bytes > SIZE * 200
     assert rebuilt.entries == SIZE
     assert rebuilt.rows == counts(full.db, full.tenant_id)["customers"] == SIZE - 1  # END adds none
@@ -111,33 +112,40 @@ def test_changed_leaf_hash(full: Log) -> None:
     fails(full, r"^journal entry 11: leaf hash does not match the entry bytes")
 
 
-def test_changed_entry_with_its_leaf_hash_recomputed(full: Log) -> None:
-    """Consistent leaf, but the tree above it no longer matches."""
-    raw = bytes(one(full, "SELECT entry FROM journal_entries WHERE tenant_id = :t AND seq = 6")[0])
+def forge(log: Log, seq: int) -> None:
+    """Change entry `seq` into another valid entry (another actor), with its leaf hash."""
+    raw = bytes(
+        one(log, "SELECT entry FROM journal_entries WHERE tenant_id = :t AND seq = :s", s=seq)[0]
+    )
     forged = raw.replace(b'"actor":"Tess', b'"actor":"Mall')
     assert forged != raw
     sql(
-        full,
-        "UPDATE journal_entries SET entry = :e, leaf_hash = :h WHERE tenant_id = :t AND seq = 6",
+        log,
+        "UPDATE journal_entries SET entry = :e, leaf_hash = :h WHERE tenant_id = :t AND seq = :s",
         e=forged,
         h=merkle.leaf_hash(forged),
+        s=seq,
     )
-    fails(full, r"^tree node level 1 index 3 \(journal entries 6 to 7\) does not match")
+
+
+def test_changed_entry_under_a_stored_node(full: Log) -> None:
+    """Consistent leaf, but the tree above it no longer matches."""
+    forge(full, 6)
+    fails(full, r"^tree node level 4 index 0 \(journal entries 0 to 15\) does not match")
+
+
+def test_changed_entry_under_no_stored_node(full: Log) -> None:
+    """Entries 16 to 19 are under no stored node yet: the log head's frontier has them."""
+    forge(full, 17)
+    fails(full, r"^log head frontier does not match the tree$")
 
 
 def test_changed_entry_with_the_whole_tree_recomputed(full: Log) -> None:
     """Leaves, nodes and head all made consistent again: only the signed checkpoints object."""
-    raw = bytes(one(full, "SELECT entry FROM journal_entries WHERE tenant_id = :t AND seq = 9")[0])
-    forged = raw.replace(b'"actor":"Tess', b'"actor":"Mall')
-    sql(
-        full,
-        "UPDATE journal_entries SET entry = :e, leaf_hash = :h WHERE tenant_id = :t AND seq = 9",
-        e=forged,
-        h=merkle.leaf_hash(forged),
-    )
+    forge(full, 9)
     frontier, nodes = Frontier(), []
-    for leaf in leaf_hashes(full.db, full.tenant_id):
-        frontier.push(leaf, nodes)
+    frontier.extend(leaf_hashes(full.db, full.tenant_id), nodes)
+    assert nodes
     sql(full, "DELETE FROM merkle_nodes WHERE tenant_id = :t")
     with full.db.engine.begin() as conn:
         conn.execute(
@@ -174,28 +182,49 @@ def test_changed_indexed_entity_column(full: Log) -> None:
     fails(full, r"^journal entry 4: indexed entity columns do not match the entry")
 
 
-def test_changed_merkle_node(full: Log) -> None:
-    h = one(full, "SELECT hash FROM merkle_nodes WHERE tenant_id = :t AND level = 2 AND idx = 1")[0]
+def test_changed_entity_key(full: Log) -> None:
+    """The key the history index finds an entity by: a wrong one would hide the entry."""
     sql(
         full,
-        "UPDATE merkle_nodes SET hash = :h WHERE tenant_id = :t AND level = 2 AND idx = 1",
+        "UPDATE journal_entries SET entity_key = entity_key + 1 WHERE tenant_id = :t AND seq = 12",
+    )
+    fails(full, r"^journal entry 12: indexed entity columns do not match the entry")
+
+
+def test_changed_merkle_node(full: Log) -> None:
+    h = one(full, "SELECT hash FROM merkle_nodes WHERE tenant_id = :t AND level = 4 AND idx = 0")[0]
+    sql(
+        full,
+        "UPDATE merkle_nodes SET hash = :h WHERE tenant_id = :t AND level = 4 AND idx = 0",
         h=flip(bytes(h), 0),
     )
-    fails(full, r"^tree node level 2 index 1 \(journal entries 4 to 7\) does not match")
+    fails(full, r"^tree node level 4 index 0 \(journal entries 0 to 15\) does not match")
 
 
 def test_deleted_merkle_node(full: Log) -> None:
-    sql(full, "DELETE FROM merkle_nodes WHERE tenant_id = :t AND level = 1 AND idx = 6")
-    fails(full, r"^tree node level 1 index 6 \(journal entries 12 to 13\) is missing")
+    sql(full, "DELETE FROM merkle_nodes WHERE tenant_id = :t AND level = 4 AND idx = 0")
+    fails(full, r"^tree node level 4 index 0 \(journal entries 0 to 15\) is missing")
 
 
 def test_extra_merkle_node(full: Log) -> None:
     sql(
         full,
-        "INSERT INTO merkle_nodes (tenant_id, level, idx, hash) VALUES (:t, 2, 5, :h)",
+        "INSERT INTO merkle_nodes (tenant_id, level, idx, hash) VALUES (:t, 4, 1, :h)",
         h=bytes(32),
     )
-    fails(full, r"^tree node level 2 index 5 \(journal entries 20 to 23\) is beyond the tree")
+    fails(full, r"^tree node level 4 index 1 \(journal entries 16 to 31\) is beyond the tree")
+
+
+@pytest.mark.parametrize("level", [1, 2, 5])
+def test_no_node_of_an_unstored_level(full: Log, level: int) -> None:
+    """Only every merkle.STRIDE-th level is stored: the schema refuses the others."""
+    with pytest.raises(IntegrityError):
+        sql(
+            full,
+            "INSERT INTO merkle_nodes (tenant_id, level, idx, hash) VALUES (:t, :l, 0, :h)",
+            l=level,
+            h=bytes(32),
+        )
 
 
 def test_changed_log_head(full: Log) -> None:
@@ -324,24 +353,19 @@ def test_inserted_version_row(full: Log) -> None:
 
 
 def test_a_node_before_a_bad_entry_is_named_first(full: Log) -> None:
-    leaf = one(full, "SELECT leaf_hash FROM journal_entries WHERE tenant_id = :t AND seq = 14")[0]
+    sql(full, "UPDATE journal_entries SET entity_id = 'x' WHERE tenant_id = :t AND seq = 17")
     sql(
         full,
-        "UPDATE journal_entries SET leaf_hash = :h WHERE tenant_id = :t AND seq = 14",
-        h=flip(bytes(leaf), 3),
-    )
-    sql(
-        full,
-        "UPDATE merkle_nodes SET hash = :h WHERE tenant_id = :t AND level = 1 AND idx = 2",
+        "UPDATE merkle_nodes SET hash = :h WHERE tenant_id = :t AND level = 4 AND idx = 0",
         h=bytes(32),
     )
-    fails(full, r"^tree node level 1 index 2 \(journal entries 4 to 5\) does not match")
+    fails(full, r"^tree node level 4 index 0 \(journal entries 0 to 15\) does not match")
 
 
 def test_a_bad_entry_before_a_node_is_named_first(full: Log) -> None:
     sql(
         full,
-        "UPDATE merkle_nodes SET hash = :h WHERE tenant_id = :t AND level = 3 AND idx = 1",
+        "UPDATE merkle_nodes SET hash = :h WHERE tenant_id = :t AND level = 4 AND idx = 0",
         h=bytes(32),
     )
     sql(full, "UPDATE journal_entries SET entity_id = 'x' WHERE tenant_id = :t AND seq = 3")
@@ -386,8 +410,8 @@ def test_deleted_run_of_entries(full: Log) -> None:
 def test_stray_entry_beyond_the_log(full: Log) -> None:
     sql(
         full,
-        "INSERT INTO journal_entries (tenant_id, seq, entry, leaf_hash, entity_type, "
-        "entity_id) SELECT tenant_id, 25, entry, leaf_hash, entity_type, entity_id "
+        "INSERT INTO journal_entries (tenant_id, seq, entry, leaf_hash, entity_id, entity_key) "
+        "SELECT tenant_id, 25, entry, leaf_hash, entity_id, entity_key "
         "FROM journal_entries WHERE tenant_id = :t AND seq = 3",
     )
     fails(full, rf"^journal entry {SIZE} is missing \(next stored is 25\)$")

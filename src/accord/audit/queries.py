@@ -128,9 +128,4 @@ def bundle(session: Session, *, actor: Actor, seqs: list[int], key_dir: Path) ->
 
 def entity_seqs(session: Session, *, actor: Actor, entity_ids: list[str]) -> list[int]:
     """Every journal entry about these entities: the material of a record's bundle."""
-    rows = session.scalars(
-        select(JournalEntry.seq).where(
-            JournalEntry.tenant_id == actor.tenant_id, JournalEntry.entity_id.in_(entity_ids)
-        )
-    )
-    return list(rows)
+    return journal.entity_seqs(session, actor.tenant_id, entity_ids)

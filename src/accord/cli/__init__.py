@@ -2,10 +2,12 @@
 
 The whole command tree is assembled here; each command lives with its kind in
 `instance` (init, demo, serve), `journal` (verify, rebuild, checkpoint, key),
-`accounts` (user, token) and `bench`. A command parses its options, calls the store or a
-capability's service in one unit of work, and prints. Bad input, an unknown record, a
-failed check or an unreachable database ends in one line on stderr naming the field or
-the thing, with exit status 1.
+`accounts` (user, token) and `bench`; a capability's own commands live in its `cli`
+module (`accord.parties.cli`: customer, contact, site; `accord.agreements.cli`: coverage,
+asset, contract, line, invoice, import). A command parses its options,
+calls the store or a capability's service in one unit of work, and prints. Bad input, an
+unknown record, a failed check or an unreachable database ends in one line on stderr
+naming the field or the thing, with exit status 1.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Annotated
 import typer
 
 from accord import __version__
+from accord.agreements import cli as agreements
 from accord.cli import accounts, bench, instance, journal
+from accord.parties import cli as parties
 
 app = typer.Typer(
     name="accord",
@@ -44,11 +48,72 @@ token_app = typer.Typer(no_args_is_help=True, help="API tokens for machines.")
 token_app.command("create")(accounts.token_create)
 app.add_typer(token_app, name="token")
 
+customer_app = typer.Typer(
+    no_args_is_help=True, help="Customers: the organisations the provider serves, as of any time."
+)
+customer_app.command("list")(parties.customer_list)
+customer_app.command("show")(parties.customer_show)
+customer_app.command("add")(parties.customer_add)
+customer_app.command("change")(parties.customer_change)
+customer_app.command("history")(parties.customer_history)
+app.add_typer(customer_app, name="customer")
+
+contact_app = typer.Typer(
+    no_args_is_help=True, help="People at a customer the provider deals with."
+)
+contact_app.command("add")(parties.contact_add)
+contact_app.command("change")(parties.contact_change)
+contact_app.command("remove")(parties.contact_remove)
+app.add_typer(contact_app, name="contact")
+
+site_app = typer.Typer(
+    no_args_is_help=True, help="Places where a customer has people or equipment."
+)
+site_app.command("add")(parties.site_add)
+site_app.command("change")(parties.site_change)
+site_app.command("remove")(parties.site_remove)
+app.add_typer(site_app, name="site")
+
+app.command("coverage")(agreements.coverage)
+app.command("import")(agreements.import_files)
+
+asset_app = typer.Typer(
+    no_args_is_help=True, help="Assets: the things of a customer's the provider looks after."
+)
+asset_app.command("list")(agreements.asset_list)
+asset_app.command("show")(agreements.asset_show)
+asset_app.command("take-off")(agreements.asset_take_off)
+app.add_typer(asset_app, name="asset")
+
+contract_app = typer.Typer(
+    no_args_is_help=True, help="Contracts: what each customer has agreed, by date."
+)
+contract_app.command("list")(agreements.contract_list)
+contract_app.command("show")(agreements.contract_show)
+contract_app.command("cancel")(agreements.contract_cancel)
+contract_app.command("renew")(agreements.contract_renew)
+app.add_typer(contract_app, name="contract")
+
+line_app = typer.Typer(
+    no_args_is_help=True, help="Contract lines: what a contract covers, at what price."
+)
+line_app.command("take-off")(agreements.line_take_off)
+line_app.command("price")(agreements.line_price)
+app.add_typer(line_app, name="line")
+
+invoice_app = typer.Typer(no_args_is_help=True, help="Invoices: run, list, show, export.")
+invoice_app.command("run")(agreements.invoice_run)
+invoice_app.command("list")(agreements.invoice_list)
+invoice_app.command("show")(agreements.invoice_show)
+invoice_app.command("csv")(agreements.invoice_csv)
+app.add_typer(invoice_app, name="invoice")
+
 bench_app = typer.Typer(
     no_args_is_help=True, help="Measure the journal (the README's benchmark figures)."
 )
 bench_app.command("journal")(bench.journal)
 bench_app.command("verify")(bench.verify)
+bench_app.command("entitlement")(bench.entitlement)
 app.add_typer(bench_app, name="bench")
 
 

@@ -1,6 +1,6 @@
-"""Benchmarks: bench journal, bench verify. The work is in accord.bench (which runs on a
-throwaway database of its own); this shows its progress on stderr and prints its figures
-as JSON on the last line of stdout."""
+"""Benchmarks: bench journal, bench verify, bench entitlement. The work is in accord.bench
+and accord.bench_entitlement (each runs on a throwaway database of its own); this shows
+its progress on stderr and prints its figures as JSON on the last line of stdout."""
 
 from __future__ import annotations
 
@@ -24,18 +24,25 @@ Url = Annotated[
 ]
 
 
-def run(name: str, entries: int, database_url: str | None) -> None:
+def run(
+    name: str,
+    entries: int,
+    database_url: str | None,
+    *,
+    module: str = "accord.bench",
+    unit: str = "entries",
+) -> None:
     try:
-        bench = importlib.import_module("accord.bench")
+        bench = importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        if exc.name != "accord.bench":
+        if exc.name != module:
             raise
-        fail("bench: this build of Accord has no accord.bench module")
+        fail(f"bench: this build of Accord has no {module} module")
     url = database_url or load_settings().database_url
     path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    err.print(f"{name}: {entries} entries, beside {shown(url)}")
+    err.print(f"{name}: {entries} {unit}, beside {shown(url)}")
     with progress_bar() as bar:
         phases: dict[str, TaskID] = {}
 
@@ -58,3 +65,19 @@ def journal(entries: Entries = 100_000, database_url: Url = None) -> None:
 def verify(entries: Entries = 100_000, database_url: Url = None) -> None:
     """Time a full verify of a log of the given size, and inclusion proofs in it."""
     run("bench_verify", entries, database_url)
+
+
+Assets = Annotated[int, typer.Option(min=1, help="How many assets the synthetic book has.")]
+
+
+@guarded
+def entitlement(assets: Assets = 1_000_000, database_url: Url = None) -> None:
+    """Time entitlement lookups through the service layer against one hand-written SQL
+    query, on a synthetic book of assets built through the journal."""
+    run(
+        "bench_entitlement",
+        assets,
+        database_url,
+        module="accord.bench_entitlement",
+        unit="assets",
+    )

@@ -1,14 +1,16 @@
-"""What every command shares: turning user errors into one line, opening the database,
-finding the tenant, the operator's actor, progress bars."""
+"""What every command shares: the options every command takes alike (`--tenant`, `--on`,
+`--known-at`, `--from`, `--reason`, `--json`) and their parsing, turning user errors into
+one line, opening the database, finding the tenant, the operator's actor, progress bars."""
 
 from __future__ import annotations
 
 import functools
 import getpass
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import NoReturn, ParamSpec, TypeVar
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -25,8 +27,10 @@ from accord.config import Settings, get_settings
 from accord.errors import Forbidden, Invalid, NotFound
 from accord.store.checkpoints import NoteError
 from accord.store.db import Database
+from accord.store.temporal import AsOf
 from accord.store.tenancy import Tenant, get_tenant, list_tenants
 from accord.store.verify import VerificationError
+from accord.timeinput import parse_instant
 
 #: Messages, progress and prompts; stdout carries only what a script would want to read.
 err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -34,6 +38,78 @@ out = Console(soft_wrap=True, highlight=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# --- the options every command takes alike -----------------------------------------------------
+
+TIME = (
+    "a date (YYYY-MM-DD, midnight UTC) or an ISO 8601 date and time (UTC unless it has an offset)"
+)
+TIME_REASON = "not a date (YYYY-MM-DD) or date and time (ISO 8601, UTC or with an offset)"
+
+TenantOpt = Annotated[
+    str | None, typer.Option("--tenant", help="Tenant slug (default: the only tenant).")
+]
+OnOpt = Annotated[
+    str | None,
+    typer.Option("--on", help=f"Valid time: as true on this day or instant, {TIME}. Default now."),
+]
+KnownAtOpt = Annotated[
+    str | None,
+    typer.Option("--known-at", help=f"Recorded time: as Accord knew it then, {TIME}. Default now."),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help=f"True from, {TIME}: past = a correction, future = planned. Default now.",
+    ),
+]
+FromReq = Annotated[
+    str,
+    typer.Option(
+        "--from", help=f"True from, {TIME}: the first day it applies (past = a correction)."
+    ),
+]
+ReasonReq = Annotated[
+    str, typer.Option("--reason", help="Why: kept with the change in the journal.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead.")]
+
+
+@contextmanager
+def as_options(renamed: Mapping[str, str]) -> Iterator[None]:
+    """Name bad input by the command's options (`from`, `known-at`), not the schema's
+    fields: `renamed` maps a field to the option that gave it."""
+    try:
+        yield
+    except Invalid as exc:
+        raise Invalid([(renamed.get(f, f).replace("_", "-"), r) for f, r in exc.problems]) from None
+
+
+def instants(**given: str | None) -> dict[str, datetime | None]:
+    """Parse time options, naming every bad one at once (as the API does); an empty one is
+    not given: now."""
+    found: dict[str, datetime | None] = {}
+    problems: list[tuple[str, str]] = []
+    for name, text in given.items():
+        try:
+            found[name] = parse_instant(text) if text and text.strip() else None
+        except (ValueError, OverflowError):
+            problems.append((name, TIME_REASON))
+    if problems:
+        raise Invalid(problems)
+    return found
+
+
+def instant(name: str, text: str | None) -> datetime | None:
+    """One time option; Invalid names it."""
+    return instants(**{name: text})[name]
+
+
+def as_of(on: str | None, known_at: str | None) -> AsOf:
+    """The two times of a read, from `--on` and `--known-at`."""
+    t = instants(**{"on": on, "known-at": known_at})
+    return AsOf.of(t["on"], t["known-at"])
 
 
 def fail(message: str) -> NoReturn:

@@ -9,13 +9,11 @@ service and query helpers, so another tenant's ids are simply not found (404).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Body, Query, Request, Response
+from pydantic import BaseModel
 
-from accord.errors import Invalid
 from accord.parties import queries, service
 from accord.parties.models import CustomerStatus
 from accord.parties.schemas import (
@@ -25,6 +23,7 @@ from accord.parties.schemas import (
     ContactPublic,
     ContactUpdate,
     CustomerCreate,
+    CustomerList,
     CustomerPublic,
     CustomerUpdate,
     Removal,
@@ -35,8 +34,8 @@ from accord.parties.schemas import (
 )
 from accord.store.db import FOREVER
 from accord.store.temporal import Versioned
-from accord.timeinput import parse_instant
 from accord.web.deps import CurrentActor, DbDep
+from accord.web.params import AsOfDep, KnownAtDep, RecordId
 from accord.web.problems import problem_responses
 
 PROBLEMS = problem_responses()
@@ -44,66 +43,6 @@ PROBLEMS = problem_responses()
 router = APIRouter(tags=["parties"], responses=PROBLEMS)
 
 P = TypeVar("P", bound=BaseModel)
-
-# Public ids are UUIDs (ULIDs allowed); anything else is bad input, not a lookup. This also
-# keeps NUL bytes and other junk away from the database, where PostgreSQL would reject them.
-RecordId = Annotated[
-    str, Path(pattern=r"^[0-9A-Za-z-]{1,64}$", description="the record's public id")
-]
-
-TIME_HINT = (
-    "a date (YYYY-MM-DD, midnight UTC) or an ISO 8601 date and time (UTC unless it has an offset)"
-)
-TIME_REASON = "not a date (YYYY-MM-DD) or date and time (ISO 8601, UTC or with an offset)"
-
-
-class CustomerList(BaseModel):
-    """One page of customers and how many match in all."""
-
-    items: list[CustomerPublic]
-    total: int = Field(description="customers matching, across all pages")
-    limit: int
-    offset: int
-
-
-# --- the two times every read takes -------------------------------------------------------
-
-
-def _instants(**given: str | None) -> dict[str, datetime | None]:
-    """Parse time query parameters, naming every one that is bad at once."""
-    out: dict[str, datetime | None] = {}
-    problems: list[tuple[str, str]] = []
-    for name, text in given.items():
-        try:
-            # An empty value (a form's blank field) means "not given": now.
-            out[name] = parse_instant(text) if text and text.strip() else None
-        except (ValueError, OverflowError):
-            problems.append((name, TIME_REASON))
-    if problems:
-        raise Invalid(problems)
-    return out
-
-
-def as_of(
-    on: Annotated[str | None, Query(description=f"valid time, {TIME_HINT}; default now")] = None,
-    known_at: Annotated[
-        str | None, Query(description=f"recorded time, {TIME_HINT}; default now")
-    ] = None,
-) -> queries.AsOf:
-    t = _instants(on=on, known_at=known_at)
-    return queries.AsOf.of(t["on"], t["known_at"])
-
-
-def known_at_only(
-    known_at: Annotated[
-        str | None, Query(description=f"recorded time, {TIME_HINT}; default now")
-    ] = None,
-) -> queries.AsOf:
-    return queries.AsOf.of(None, _instants(known_at=known_at)["known_at"])
-
-
-AsOfDep = Annotated[queries.AsOf, Depends(as_of)]
-KnownAtDep = Annotated[queries.AsOf, Depends(known_at_only)]
 
 
 def _as_written(data: Change) -> queries.AsOf:

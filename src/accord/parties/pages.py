@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -60,10 +60,10 @@ from accord.web.pages import (
     url,
     values_of,
 )
+from accord.web.params import RecordId
 
 router = APIRouter(include_in_schema=False)
 
-RecordId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,64}$")]
 PER_PAGE = 25
 STATUS_CHOICES = tuple((s.value, s.value.capitalize()) for s in CustomerStatus)
 

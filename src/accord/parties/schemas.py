@@ -140,3 +140,12 @@ class ChangePublic(BaseModel):
     valid_to: datetime | None
     reason: str
     patch: list[dict[str, object]] = Field(description="RFC 6902 JSON Patch from before to after")
+
+
+class CustomerList(BaseModel):
+    """One page of customers and how many match in all."""
+
+    items: list[CustomerPublic]
+    total: int = Field(description="customers matching, across all pages")
+    limit: int
+    offset: int

@@ -41,7 +41,9 @@ class UtcMicros(TypeDecorator[datetime]):
     impl = BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> int | None:
+    def process_bind_param(self, value: datetime | str | None, dialect: Dialect) -> int | None:
+        if isinstance(value, str):  # a versioned field as the journal entry carries it
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         return None if value is None else to_micros(value)
 
     def process_result_value(self, value: int | None, dialect: Dialect) -> datetime | None:

@@ -3,14 +3,16 @@
 Pure functions, no database: the journal decides where hashes come from. A subtree is
 named by the half-open leaf range ``[start, end)`` it covers; the ranges that appear in
 proofs always decompose into *complete aligned* subtrees (size a power of two, start a
-multiple of that size), which are what the journal stores, so a proof costs O(log n)
-stored hashes and no rebuild.
+multiple of that size). The journal stores the leaves and the complete subtrees of every
+`STRIDE`-th level; any other complete subtree is folded from the at most 2 ** (STRIDE - 1)
+stored hashes below it (`base_range`), which are contiguous, so a proof costs O(log n)
+short range reads and a few dozen hashes, and no rebuild.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from accord import verifier as _verifier
 
@@ -110,6 +112,53 @@ def range_hash(start: int, end: int, nodes: Mapping[Node, bytes]) -> bytes:
     for left in reversed(parts[:-1]):
         acc = node_hash(left, acc)
     return acc
+
+
+#: Levels stored (besides the leaves, level 0): the multiples of STRIDE. Storing every level
+#: wrote about one node row per leaf, which cost as much as the leaf row itself; every
+#: fourth level writes one per 15 leaves, and a proof folds at most 8 hashes per level.
+STRIDE = 4
+
+
+def is_stored(level: int) -> bool:
+    return level % STRIDE == 0
+
+
+def base_range(node: Node) -> tuple[int, int, int]:
+    """(level, first idx, end idx) of the stored hashes that `node` is folded from."""
+    level, idx = node
+    up = level % STRIDE
+    return level - up, idx << up, (idx + 1) << up
+
+
+def fold(node: Node, stored: Mapping[Node, bytes]) -> bytes:
+    """The hash of `node` from the stored hashes of its `base_range` (KeyError if absent)."""
+    base, lo, hi = base_range(node)
+    hashes = [stored[(base, i)] for i in range(lo, hi)]
+    sha256 = hashlib.sha256
+    while len(hashes) > 1:
+        hashes = [
+            sha256(b"\x01" + hashes[i] + hashes[i + 1]).digest() for i in range(0, len(hashes), 2)
+        ]
+    return hashes[0]
+
+
+def stored_ranges(nodes: Iterable[Node]) -> dict[int, list[Range]]:
+    """The stored hashes `nodes` are folded from: per stored level, merged idx ranges."""
+    spans: dict[int, list[Range]] = {}
+    for node in nodes:
+        base, lo, hi = base_range(node)
+        spans.setdefault(base, []).append((lo, hi))
+    out: dict[int, list[Range]] = {}
+    for base, found in spans.items():
+        merged: list[list[int]] = []
+        for lo, hi in sorted(found):
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        out[base] = [(lo, hi) for lo, hi in merged]
+    return out
 
 
 def needed_nodes(ranges: list[Range]) -> set[Node]:

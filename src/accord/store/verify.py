@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import threading
+import zlib
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -44,6 +45,7 @@ from accord.store.journal import (
     MerkleNode,
     Op,
     consistency_proof,
+    entity_key,
     iso,
 )
 from accord.store.temporal import REGISTRY, apply_entry
@@ -94,9 +96,10 @@ _ENTRY_KEYS = frozenset(
     ]
 )
 _OPS = frozenset(op.value for op in Op)
+_LEAF = hashlib.sha256(b"\x00")
 _ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z").fullmatch
 
-Row = Sequence[Any]  # (seq, entry, leaf_hash, entity_type, entity_id)
+Row = Sequence[Any]  # (seq, entry, leaf_hash, entity_id, entity_key)
 
 
 def _is_time(value: Any) -> bool:
@@ -110,7 +113,7 @@ def _is_time(value: Any) -> bool:
     return True
 
 
-def _entry_fault(obj: Any, seq: int, tenant: str, etype: str, eid: str, last_at: str) -> str | None:
+def _entry_fault(obj: Any, seq: int, tenant: str, eid: str, ekey: int, last_at: str) -> str | None:
     """What is wrong with parsed entry `obj` at `seq`, if anything."""
     if type(obj) is not dict or obj.keys() != _ENTRY_KEYS:
         return "entry does not parse (not the fields of a version 1 entry)"
@@ -120,14 +123,14 @@ def _entry_fault(obj: Any, seq: int, tenant: str, etype: str, eid: str, last_at:
         return f"entry says it is entry {obj['seq']} (moved or reordered)"
     if obj["tenant"] != tenant:
         return "entry belongs to another tenant's log"
-    if obj["type"] != etype or obj["id"] != eid:
+    if obj["id"] != eid or type(eid) is not str or entity_key(eid) != ekey:
         return "indexed entity columns do not match the entry"
     at, valid_from, valid_to = obj["at"], obj["valid_from"], obj["valid_to"]
     if not (_is_time(at) and _is_time(valid_from) and (valid_to is None or _is_time(valid_to))):
         return "entry does not parse (a time is not a UTC instant in the journal's form)"
     if obj["op"] not in _OPS or type(obj["data"]) is not dict:
         return "entry does not parse (unknown op, or data is not an object)"
-    if not all(type(obj[k]) is str for k in ("actor", "kind", "reason")):
+    if not all(type(obj[k]) is str for k in ("actor", "kind", "reason", "type")):
         return "entry does not parse (a text field is not text)"
     # The form is fixed width, so these string comparisons compare instants.
     if valid_to is not None and valid_to <= valid_from:
@@ -161,9 +164,10 @@ def _parse(raw: bytes) -> Any:
     return obj
 
 
-def check_entries(
-    rows: Sequence[Row], tenant: str, last_at: str = ""
-) -> tuple[Fault | None, str, str]:
+Checked = tuple[Fault | None, str, str]
+
+
+def check_entries(rows: Sequence[Row], tenant: str, last_at: str = "") -> Checked:
     """The first fault among consecutive entries, and their first and last recorded times.
 
     Recomputes each leaf hash from the entry bytes and checks what the entry says: that it
@@ -171,10 +175,13 @@ def check_entries(
     does not run backwards (from `last_at`, the time of the entry before the first).
     A pure function of its arguments, so pages can be checked in other processes.
     """
-    sha256, parse, keys, ops, is_time = hashlib.sha256, _parse, _ENTRY_KEYS, _OPS, _is_time
+    leaf_state, parse, keys, ops, is_time = _LEAF, _parse, _ENTRY_KEYS, _OPS, _is_time
+    crc32 = zlib.crc32
     first_at = checked_at = ""
-    for seq, raw, leaf, etype, eid in rows:
-        if sha256(b"\x00" + raw).digest() != leaf:
+    for seq, raw, leaf, eid, ekey in rows:
+        h = leaf_state.copy()
+        h.update(raw)
+        if h.digest() != leaf:
             fault = f"journal entry {seq}: leaf hash does not match the entry bytes"
             return (seq, fault), first_at, last_at
         try:
@@ -188,8 +195,9 @@ def check_entries(
             and obj["seq"] == seq
             and type(obj["seq"]) is int
             and obj["tenant"] == tenant
-            and obj["type"] == etype
             and obj["id"] == eid
+            and type(eid) is str
+            and (crc32(eid.encode("utf-8", "surrogatepass")) ^ 0x80000000) - 0x80000000 == ekey
             and obj["v"] == 1
             and type(obj["v"]) is int
             and obj["op"] in ops
@@ -197,6 +205,7 @@ def check_entries(
             and type(obj["actor"]) is str
             and type(obj["kind"]) is str
             and type(obj["reason"]) is str
+            and type(obj["type"]) is str
         ):
             at, valid_from, valid_to = obj["at"], obj["valid_from"], obj["valid_to"]
             # One change's entries share a recorded time: check its form once.
@@ -209,7 +218,7 @@ def check_entries(
                 checked_at = last_at = at
                 first_at = first_at or at
                 continue
-        wrong = _entry_fault(obj, seq, tenant, etype, eid, last_at)
+        wrong = _entry_fault(obj, seq, tenant, eid, ekey, last_at)
         assert wrong is not None
         return (seq, f"journal entry {seq}: {wrong}"), first_at, last_at
     return None, first_at, last_at
@@ -218,7 +227,7 @@ def check_entries(
 _je = JournalEntry.__table__.c
 # A key range, not "seq > last ORDER BY seq LIMIT n": without statistics (a new database)
 # PostgreSQL planned that as a scan of the rest of the log and a sort, page after page.
-_PAGE_QUERY = select(_je.seq, _je.entry, _je.leaf_hash, _je.entity_type, _je.entity_id).where(
+_PAGE_QUERY = select(_je.seq, _je.entry, _je.leaf_hash, _je.entity_id, _je.entity_key).where(
     _je.tenant_id == bindparam("t"), _je.seq >= bindparam("lo"), _je.seq < bindparam("hi")
 )
 
@@ -269,6 +278,8 @@ def _fault_at(level: int, idx: int, what: str) -> Fault:
 
 
 _mn = MerkleNode.__table__.c
+#: The stored levels within a page.
+_PAGE_STORED = [lv for lv in range(1, PAGE_LEVEL + 1) if merkle.is_stored(lv)]
 # One range per level, glued with UNION ALL: each is a primary-key range scan, where the
 # same ranges joined by OR made SQLite scan every node of the tenant.
 _NODES_QUERY = union_all(
@@ -279,7 +290,7 @@ _NODES_QUERY = union_all(
             _mn.idx >= bindparam(f"lo{lv}"),
             _mn.idx < bindparam(f"hi{lv}"),
         )
-        for lv in range(1, PAGE_LEVEL + 1)
+        for lv in _PAGE_STORED
     )
 ).order_by("level", "idx")
 
@@ -312,7 +323,7 @@ class _Tree:
     def _stored(self, start: int, count: int) -> dict[int, tuple[list[int], list[bytes]]]:
         """Stored nodes above the leaves of [start, start + count), by level."""
         params: dict[str, Any] = {"t": self.tenant_id}
-        for lv in range(1, PAGE_LEVEL + 1):
+        for lv in _PAGE_STORED:
             if lv <= self.page_level:
                 params[f"lo{lv}"], params[f"hi{lv}"] = start >> lv, (start + count) >> lv
             else:
@@ -339,10 +350,11 @@ class _Tree:
             computed = [
                 sha256(b"\x01" + level[2 * i] + level[2 * i + 1]).digest() for i in range(width)
             ]
-            idxs, hashes = stored.get(lv, ([], []))
-            if not (len(idxs) == width and idxs[0] == lo and hashes == computed):
-                return self._first_bad(lv, lo, computed, idxs, hashes)
-            self.nodes += width
+            if merkle.is_stored(lv):
+                idxs, hashes = stored.get(lv, ([], []))
+                if not (len(idxs) == width and idxs[0] == lo and hashes == computed):
+                    return self._first_bad(lv, lo, computed, idxs, hashes)
+                self.nodes += width
             self._keep(lv, lo, computed)
             level = computed
         self.size += count
@@ -369,6 +381,9 @@ class _Tree:
         self._keep(base, self.upper.size - 1, [root])
         for rel, ix, h in completed:
             lv = rel + base
+            self._keep(lv, ix, [h])
+            if not merkle.is_stored(lv):
+                continue
             got = self.session.scalar(
                 select(MerkleNode.hash).where(
                     MerkleNode.tenant_id == self.tenant_id,
@@ -381,7 +396,6 @@ class _Tree:
             if bytes(got) != h:
                 return _fault_at(lv, ix, "does not match the leaves below it")
             self.nodes += 1
-            self._keep(lv, ix, [h])
         return None
 
     def beyond(self) -> Fault | None:
@@ -395,6 +409,7 @@ class _Tree:
                 n.tenant_id == self.tenant_id, n.level == lv, n.idx >= size >> lv
             )
             for lv in range(1, top + 1)
+            if merkle.is_stored(lv)
         ]
         row = self.session.execute(union_all(*parts).order_by("level", "idx").limit(1)).first()
         if row is None:
@@ -501,7 +516,7 @@ def verify_log(
 
     faults: list[Fault] = []
     last_at = ""  # recorded time of the last entry checked, across pages
-    checking: deque[tuple[int, Future[tuple[Fault | None, str, str]]]] = deque()
+    checking: deque[tuple[int, Future[Checked]]] = deque()
 
     def collect() -> None:
         nonlocal last_at

@@ -56,13 +56,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     from accord.accounts import api as accounts_api
     from accord.accounts import pages as accounts_pages
+    from accord.agreements import api as agreements_api
+    from accord.agreements import pages as agreements_pages
     from accord.audit import api as audit_api
     from accord.audit import pages as audit_pages
     from accord.parties import api as parties_api
     from accord.parties import pages as parties_pages
 
-    for module in (accounts_api, parties_api, audit_api):
+    for module in (accounts_api, parties_api, audit_api, agreements_api):
         app.include_router(module.router, prefix="/api")
-    for module in (accounts_pages, parties_pages, audit_pages):
+    for module in (accounts_pages, parties_pages, agreements_pages, audit_pages):
         app.include_router(module.router)
     return app

@@ -143,8 +143,8 @@ def upgrade() -> None:
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("entry", sa.LargeBinary(), nullable=False),
         sa.Column("leaf_hash", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("entity_type", sa.String(length=40), nullable=False),
         sa.Column("entity_id", sa.String(length=36), nullable=False),
+        sa.Column("entity_key", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_journal_entries_tenant_id_tenants")
         ),
@@ -152,7 +152,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("journal_entries", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_journal_entries_entity_id"), ["entity_id"], unique=False
+            "ix_journal_entries_entity", ["tenant_id", "entity_key"], unique=False
         )
 
     op.create_table(
@@ -173,6 +173,8 @@ def upgrade() -> None:
         sa.Column("idx", sa.BigInteger(), nullable=False),
         sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
         sa.CheckConstraint("level >= 1", name=op.f("ck_merkle_nodes_level_above_leaves")),
+        # merkle.STRIDE: only every fourth level of the tree is stored
+        sa.CheckConstraint("level % 4 = 0", name=op.f("ck_merkle_nodes_stored_level")),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_merkle_nodes_tenant_id_tenants")
         ),
@@ -257,7 +259,7 @@ def downgrade() -> None:
     op.drop_table("merkle_nodes")
     op.drop_table("log_heads")
     with op.batch_alter_table("journal_entries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_journal_entries_entity_id"))
+        batch_op.drop_index("ix_journal_entries_entity")
 
     op.drop_table("journal_entries")
     with op.batch_alter_table("customers", schema=None) as batch_op:

@@ -1,0 +1,1 @@
+"""Agreements: assets, contracts and the coverage, billing and budgets derived from them."""

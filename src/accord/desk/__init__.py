@@ -1,0 +1,1 @@
+"""The service desk. For now: time booked against customers, contracts and assets."""

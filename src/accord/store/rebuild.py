@@ -1,0 +1,287 @@
+"""Repairing the version tables from the journal: `accord rebuild` without `--check`.
+
+The journal is the record; the version tables are what replaying it produces. When they
+disagree (a row edited, deleted or added behind the write path's back, or a bug since
+fixed) and the journal itself verifies, the tables are made to say again what the journal
+says. `plan` replays the tenant's journal into empty tables with `temporal.apply_entry`,
+the function the write path uses, and compares them with the live ones row by row;
+`repair` does the same inside the caller's transaction, with the log head locked so that
+no change is appended meanwhile, then deletes the live rows the replay does not have and
+inserts the ones it has and the live tables lack. Rows that agree are left alone.
+
+Neither touches the journal. Both first check it with `verify.verify_log` (leaves, nodes,
+head, checkpoints): a journal that fails verification is no ground to rebuild from, and
+they raise its VerificationError instead.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, RowMapping, delete, insert, select
+from sqlalchemy.orm import Session
+
+from accord.store.checkpoints import Verifier
+from accord.store.db import Base, make_engine
+from accord.store.journal import Entry, JournalEntry, LogHead
+from accord.store.temporal import REGISTRY, Versioned, apply_entry
+from accord.store.tenancy import Tenant
+from accord.store.verify import VerificationError, verify_log
+
+Progress = Callable[[int], None]
+
+#: Entries replayed, and rows deleted or inserted, per statement.
+BATCH = 1000
+
+
+@dataclass
+class TableDiff:
+    """How one version table of a tenant differs from the replay of its journal.
+
+    A row that differs in any column counts as one removed (the live row) and one added
+    (the journal's row); `row_id` is an internal key and is not compared.
+    """
+
+    entity_type: str
+    table: str
+    live: int = 0  # the tenant's rows in the live table
+    replayed: int = 0  # the rows the journal's replay has
+    removed: int = 0  # live rows the replay does not have
+    added: int = 0  # replayed rows the live table lacks
+    removed_ids: list[int] = field(default_factory=list, repr=False)
+    added_rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.removed or self.added)
+
+
+@dataclass
+class Plan:
+    """What rebuilding a tenant's version tables from its journal changes."""
+
+    tenant: str
+    entries: int
+    tables: list[TableDiff]
+
+    @property
+    def differs(self) -> bool:
+        return any(t.differs for t in self.tables)
+
+    @property
+    def removed(self) -> int:
+        return sum(t.removed for t in self.tables)
+
+    @property
+    def added(self) -> int:
+        return sum(t.added for t in self.tables)
+
+
+def _columns(model: type[Versioned]) -> list[str]:
+    return [c.key for c in model.__table__.columns if c.key != "row_id"]  # type: ignore[attr-defined]
+
+
+def _rows(session: Session, model: type[Versioned], tenant_id: int) -> Generator[RowMapping]:
+    """The tenant's rows in the order replay writes them: by entry, then valid time."""
+    t = model.__table__  # type: ignore[attr-defined]
+    stmt = (
+        select(t)
+        .where(t.c.tenant_id == tenant_id)
+        .order_by(t.c.seq, t.c.valid_from, t.c.row_id)
+        .execution_options(yield_per=BATCH)
+    )
+    with session.execute(stmt) as result:
+        yield from result.mappings()
+
+
+Group = tuple[tuple[Any, ...], list[RowMapping]]
+
+
+def _groups(rows: Generator[RowMapping]) -> Generator[Group]:
+    """Consecutive rows with the same (entry, valid start): one row each, unless tampered."""
+    group: list[RowMapping] = []
+    key: tuple[Any, ...] = ()
+    with closing(rows):
+        for row in rows:
+            k = (row["seq"], row["valid_from"])
+            if group and k != key:
+                yield key, group
+                group = []
+            key = k
+            group.append(row)
+    if group:
+        yield key, group
+
+
+def _diff(
+    entity_type: str, model: type[Versioned], live: Session, replayed: Session, tenant_id: int
+) -> TableDiff:
+    """Merge the two tables in replay order, comparing each (entry, valid start) group as a
+    multiset of rows, so that a duplicated or reordered row is found as well as a changed one."""
+    columns = _columns(model)
+    diff = TableDiff(entity_type, model.__tablename__)  # type: ignore[attr-defined]
+    with (
+        closing(_groups(_rows(live, model, tenant_id))) as a_groups,
+        closing(_groups(_rows(replayed, model, tenant_id))) as b_groups,
+    ):
+        a, b = next(a_groups, None), next(b_groups, None)
+        while a is not None or b is not None:
+            if b is None or (a is not None and a[0] < b[0]):
+                here, there = a[1] if a else [], []
+                a = next(a_groups, None)
+            elif a is None or b[0] < a[0]:
+                here, there = [], b[1]
+                b = next(b_groups, None)
+            else:
+                here, there = a[1], b[1]
+                a, b = next(a_groups, None), next(b_groups, None)
+            diff.live += len(here)
+            diff.replayed += len(there)
+            wanted = Counter(tuple(r[c] for c in columns) for r in there)
+            for r in here:
+                values = tuple(r[c] for c in columns)
+                if wanted[values] > 0:
+                    wanted[values] -= 1
+                else:
+                    diff.removed_ids.append(r["row_id"])
+            for values, missing in wanted.items():
+                diff.added_rows += [dict(zip(columns, values, strict=True))] * missing
+    diff.removed, diff.added = len(diff.removed_ids), len(diff.added_rows)
+    return diff
+
+
+def _entries(session: Session, tenant_id: int, size: int) -> Iterator[list[Entry]]:
+    """The first `size` entries of the log, in order, a page at a time (verified: no holes)."""
+    je = JournalEntry.__table__.c
+    for lo in range(0, size, BATCH):
+        raw = session.execute(
+            select(je.entry)
+            .where(je.tenant_id == tenant_id, je.seq >= lo, je.seq < min(lo + BATCH, size))
+            .order_by(je.seq)
+        ).scalars()
+        yield [Entry.from_bytes(r) for r in raw]
+
+
+def _scratch(tenant: Tenant) -> Engine:
+    """Empty tables (in-memory SQLite) holding only the tenant's row."""
+    engine = make_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s, s.begin():
+        s.add(
+            Tenant(
+                id=tenant.id,
+                public_id=tenant.public_id,
+                slug=tenant.slug,
+                name=tenant.name,
+                created_at=tenant.created_at,
+            )
+        )
+    return engine
+
+
+def _compare(
+    session: Session,
+    tenant: Tenant,
+    verifier: Verifier,
+    *,
+    verified: Progress | None,
+    replayed: Progress | None,
+    then: Callable[[Session, Plan], None] | None = None,
+) -> Plan:
+    """Verify the journal, replay it into empty tables, diff; `then` runs with the replay."""
+    report = verify_log(session, tenant, verifier, progress=verified)
+    engine = _scratch(tenant)
+    try:
+        with Session(engine) as target:
+            for entries in _entries(session, tenant.id, report.entries):
+                for e in entries:
+                    apply_entry(target, tenant.id, e)
+                if replayed:
+                    replayed(len(entries))
+            target.flush()
+            plan = Plan(
+                tenant=tenant.slug,
+                entries=report.entries,
+                tables=[
+                    _diff(entity_type, model, session, target, tenant.id)
+                    for entity_type, model in sorted(REGISTRY.items())
+                ],
+            )
+            if then is not None:
+                then(target, plan)
+    finally:
+        engine.dispose()
+    return plan
+
+
+def plan(
+    session: Session,
+    tenant: Tenant,
+    verifier: Verifier,
+    *,
+    verified: Progress | None = None,
+    replayed: Progress | None = None,
+) -> Plan:
+    """What `repair` would change, read from `session` (a snapshot); changes nothing.
+
+    Raises VerificationError, naming the fault, if the journal does not verify.
+    """
+    return _compare(session, tenant, verifier, verified=verified, replayed=replayed)
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), BATCH):
+        yield items[i : i + BATCH]
+
+
+def _lock_log(session: Session, tenant_id: int) -> None:
+    """Hold the tenant's log head until the transaction ends, as an append does: nothing
+    can be appended between verifying the journal and rewriting the tables from it. (On
+    SQLite the writing unit of work already holds the database's write lock.)"""
+    session.execute(
+        select(LogHead.tenant_id).where(LogHead.tenant_id == tenant_id).with_for_update()
+    ).first()
+
+
+def repair(
+    session: Session,
+    tenant: Tenant,
+    verifier: Verifier,
+    *,
+    verified: Progress | None = None,
+    replayed: Progress | None = None,
+) -> Plan:
+    """Make the tenant's version tables what replaying its journal gives, in the caller's
+    transaction (it commits, or rolls back on any error); returns what was changed.
+
+    Raises VerificationError, changing nothing, if the journal does not verify, and
+    AssertionError if the tables still differ afterwards (a bug: roll back).
+    """
+    _lock_log(session, tenant.id)
+
+    def replace(target: Session, found: Plan) -> None:
+        for diff in found.tables:
+            if not diff.differs:
+                continue
+            t = REGISTRY[diff.entity_type].__table__  # type: ignore[attr-defined]
+            for ids in _chunks(diff.removed_ids):
+                session.execute(delete(t).where(t.c.row_id.in_(ids)))
+            for rows in _chunks(diff.added_rows):
+                session.execute(insert(t), list(rows))
+        session.flush()
+        after = [
+            _diff(entity_type, model, session, target, tenant.id)
+            for entity_type, model in sorted(REGISTRY.items())
+        ]
+        left = [d.table for d in after if d.differs]
+        if left:
+            raise AssertionError(f"tables still differ from the journal after repair: {left}")
+
+    return _compare(session, tenant, verifier, verified=verified, replayed=replayed, then=replace)
+
+
+__all__ = ["Plan", "TableDiff", "VerificationError", "plan", "repair"]
