@@ -53,23 +53,6 @@ def _known(model: type[V], tenant_id: int, known_at: datetime) -> Select[V]:
     )
 
 
-def _get_for(session: Session, actor: Actor, model: type[V], id_: str, when: AsOf | None) -> V:
-    """The record as of `when` if it is in the actor's tenant; another tenant's id is
-    simply not found."""
-    when = when or AsOf.now()
-    version = temporal.version_of(
-        session, model, actor.tenant_id, id_, on=when.on, known_at=when.known_at
-    )
-    if version is None:
-        if temporal.exists_ever(session, model, actor.tenant_id, id_):
-            raise NotFound(
-                f"{model.entity_type.replace('_', ' ')} {id_} did not exist on "
-                f"{when.on:%Y-%m-%d} as known at {when.known_at:%Y-%m-%d %H:%M} UTC"
-            )
-        raise NotFound(f"no {model.entity_type.replace('_', ' ')} {id_}")
-    return version
-
-
 def _latest(session: Session, actor: Actor, model: type[V], id_: str, when: AsOf | None) -> V:
     """The record as of `when`, or else its last known version (a cancelled contract, a
     retired asset's old record), so that pages about the past still open."""

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from accord.access import AGREEMENT_WRITERS, ASSET_WRITERS, Actor, require
@@ -45,6 +44,7 @@ from accord.agreements.schemas import (
     TakeOff,
 )
 from accord.errors import Invalid, NotFound
+from accord.fields import changed_data, record_data
 from accord.parties import queries as parties
 from accord.parties.schemas import Change
 from accord.store import temporal
@@ -52,14 +52,6 @@ from accord.store.db import FOREVER, utcnow
 from accord.store.journal import Draft, Op, iso
 from accord.store.temporal import AsOf, Versioned
 from accord.store.writes import record
-
-_BOOKKEEPING = {"effective", "reason"}
-
-
-def _fields(data: BaseModel, *, only_set: bool, skip: set[str] | None = None) -> dict[str, Any]:
-    values = data.model_dump(mode="json", exclude_unset=only_set)
-    drop = _BOOKKEEPING | (skip or set())
-    return {k: v for k, v in values.items() if k not in drop}
 
 
 def _json(data: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +155,7 @@ def add_asset(session: Session, *, actor: Actor, data: AssetCreate) -> str:
             Asset,
             asset_id,
             on,
-            data=_fields(data, only_set=False),
+            data=record_data(data),
             reason=data.reason,
         ),
     )
@@ -173,12 +165,7 @@ def add_asset(session: Session, *, actor: Actor, data: AssetCreate) -> str:
 def change_asset(session: Session, *, actor: Actor, asset_id: str, data: AssetUpdate) -> None:
     """Move, retag, retype or retire an asset from `effective` on."""
     require(actor, *ASSET_WRITERS)
-    fields = _fields(data, only_set=True)
-    if not fields:
-        raise Invalid.one("body", "nothing to change: give at least one field")
-    for required in ("tag", "asset_type", "status"):
-        if required in fields and fields[required] is None:
-            raise Invalid.one(required, "cannot be empty")
+    fields = changed_data(data, required=("tag", "asset_type", "status"))
     on = _when(data)
     asset = _now(session, Asset, actor, asset_id, on)
     if fields.get("site_id"):
@@ -201,7 +188,7 @@ def create_calendar(session: Session, *, actor: Actor, data: CalendarCreate) -> 
     """Business hours a service level counts in."""
     require(actor, *AGREEMENT_WRITERS)
     calendar_id = str(uuid.uuid4())
-    fields = _fields(data, only_set=False)
+    fields = record_data(data)
     _write(
         session,
         actor,
@@ -215,7 +202,7 @@ def create_service_level(session: Session, *, actor: Actor, data: ServiceLevelCr
     require(actor, *AGREEMENT_WRITERS)
     _exists(session, actor, Calendar, data.calendar_id, "calendar_id")
     level_id = str(uuid.uuid4())
-    fields = _fields(data, only_set=False)
+    fields = record_data(data)
     _write(
         session,
         actor,
@@ -244,7 +231,7 @@ def create_contract(session: Session, *, actor: Actor, data: ContractCreate) -> 
             "reference", f"another contract already has the reference {data.reference}"
         )
     contract_id = str(uuid.uuid4())
-    fields = _fields(data, only_set=False)
+    fields = record_data(data)
     fields["cancelled_from"] = None
     _write(
         session,
@@ -268,11 +255,7 @@ def change_contract(
 ) -> None:
     """Change a contract's title or terms from `effective` on."""
     require(actor, *AGREEMENT_WRITERS)
-    fields = _fields(data, only_set=True)
-    if not fields:
-        raise Invalid.one("body", "nothing to change: give at least one field")
-    if "title" in fields and fields["title"] is None:
-        raise Invalid.one("title", "cannot be empty")
+    fields = changed_data(data, required=("title",))
     on = _when(data)
     _now(session, Contract, actor, contract_id, on)
     _write(
@@ -410,7 +393,7 @@ def add_line(session: Session, *, actor: Actor, contract_id: str, data: LineCrea
         assert data.site_id is not None
         _check_site(session, actor, data.site_id, contract.customer_id, on)
     line_id = str(uuid.uuid4())
-    fields = _fields(data, only_set=False, skip={"until"})
+    fields = record_data(data, skip={"until"})
     fields["contract_id"] = contract_id
     _write(
         session,
@@ -432,12 +415,7 @@ def add_line(session: Session, *, actor: Actor, contract_id: str, data: LineCrea
 def change_line(session: Session, *, actor: Actor, line_id: str, data: LineUpdate) -> None:
     """A new price, service level or budget from `effective` on (in the past: a correction)."""
     require(actor, *AGREEMENT_WRITERS)
-    fields = _fields(data, only_set=True)
-    if not fields:
-        raise Invalid.one("body", "nothing to change: give at least one field")
-    for required in ("service_level_id", "price", "budget_minutes"):
-        if required in fields and fields[required] is None:
-            raise Invalid.one(required, "cannot be empty")
+    fields = changed_data(data, required=("service_level_id", "price", "budget_minutes"))
     if "service_level_id" in fields:
         _exists(session, actor, ServiceLevel, fields["service_level_id"], "service_level_id")
     on = _when(data)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -252,3 +253,9 @@ def progress_bar() -> Progress:
         TimeElapsedColumn(),
         console=err,
     )
+
+
+def check_search(search: str | None) -> None:
+    """A list command's --search: what a person types, within reason."""
+    if search is not None and (len(search) > 200 or re.search(r"[\x00-\x1f\x7f]", search)):
+        raise Invalid.one("search", "at most 200 characters, and no control characters")

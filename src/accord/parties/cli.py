@@ -41,6 +41,7 @@ from accord.cli.common import (
     TenantOpt,
     as_of,
     as_options,
+    check_search,
     database,
     err,
     guarded,
@@ -247,8 +248,7 @@ def customer_list(
     """List the customers as they were on a day, as Accord knew them at a time, by name."""
     with as_options(RENAMED):
         when = as_of(on, known_at)
-        if search is not None and (len(search) > 200 or re.search(r"[\x00-\x1f\x7f]", search)):
-            raise Invalid.one("search", "at most 200 characters, and no control characters")
+        check_search(search)
         if status is not None and status not in set(CustomerStatus):
             raise Invalid.one("status", "one of: prospect, active, former")
         with database() as db, db.reading() as s:
@@ -513,6 +513,75 @@ Postcode = Annotated[str | None, _opt("Postcode ('' clears it).")]
 Country = Annotated[str | None, _opt("ISO 3166-1 alpha-2 code, e.g. GB ('' clears it).")]
 
 
+# A contact and a site are both parts of a customer with the same life (added, changed and
+# removed from a date): one implementation of each step serves both kinds of commands.
+_PARTS: dict[str, Any] = {
+    "contact": (
+        service.add_contact,
+        service.change_contact,
+        service.remove_contact,
+        queries.get_contact_for,
+    ),
+    "site": (service.add_site, service.change_site, service.remove_site, queries.get_site_for),
+}
+
+
+def _add_part(
+    kind: str,
+    schema: type[Change],
+    customer: str,
+    fields: dict[str, Any],
+    from_: str | None,
+    reason: str,
+    tenant: str | None,
+) -> None:
+    add = _PARTS[kind][0]
+    with as_options(RENAMED):
+        data = _change(schema, fields, from_, reason)
+        with database() as db, db.unit_of_work() as s:
+            actor = operator(one_tenant(s, tenant))
+            customer_id = _customer_id(s, actor, customer, _at(data))
+            part_id = add(s, actor=actor, customer_id=customer_id, data=data)
+    err.print(f"added {kind} {escape(data.model_dump()['name'])}, {_effective(data)}")
+    typer.echo(part_id)
+
+
+def _change_part(
+    kind: str,
+    record: str,
+    schema: type[Change],
+    fields: dict[str, Any],
+    from_: str | None,
+    reason: str,
+    tenant: str | None,
+) -> None:
+    change, get_for = _PARTS[kind][1], _PARTS[kind][3]
+    with as_options(RENAMED):
+        part_id = _record_id(kind, record)
+        data = _change(schema, fields, from_, reason)
+        _nothing_to_change(data, ", ".join(f"--{f}" for f in fields))
+        with database() as db, db.unit_of_work() as s:
+            actor = operator(one_tenant(s, tenant))
+            change(s, actor=actor, data=data, **{f"{kind}_id": part_id})
+            label = get_for(s, actor, part_id, when=_at(data)).name
+    changed = ", ".join(sorted(data.model_fields_set - {"effective", "reason"}))
+    err.print(f"changed {changed} of {kind} {escape(label)}, {_effective(data)}")
+
+
+def _remove_part(
+    kind: str, record: str, from_: str | None, reason: str, tenant: str | None
+) -> None:
+    remove, get_for = _PARTS[kind][2], _PARTS[kind][3]
+    with as_options(RENAMED):
+        part_id = _record_id(kind, record)
+        data = _change(Removal, {}, from_, reason)
+        with database() as db, db.unit_of_work() as s:
+            actor = operator(one_tenant(s, tenant))
+            label = get_for(s, actor, part_id, when=_at(data)).name
+            remove(s, actor=actor, data=data, **{f"{kind}_id": part_id})
+    err.print(f"removed {kind} {escape(label)}, {_effective(data)}")
+
+
 @guarded
 def contact_add(
     customer: CustomerArg,
@@ -525,15 +594,8 @@ def contact_add(
     tenant: TenantOpt = None,
 ) -> None:
     """Add a person at the customer as a contact from --from on. Prints the contact's id."""
-    with as_options(RENAMED):
-        fields = {"name": name, "role": role, "email": email, "phone": phone}
-        data = _change(ContactCreate, fields, from_, reason)
-        with database() as db, db.unit_of_work() as s:
-            actor = operator(one_tenant(s, tenant))
-            customer_id = _customer_id(s, actor, customer, _at(data))
-            contact_id = service.add_contact(s, actor=actor, customer_id=customer_id, data=data)
-    err.print(f"added contact {escape(data.name)}, {_effective(data)}")
-    typer.echo(contact_id)
+    fields = {"name": name, "role": role, "email": email, "phone": phone}
+    _add_part("contact", ContactCreate, customer, fields, from_, reason, tenant)
 
 
 @guarded
@@ -548,17 +610,8 @@ def contact_change(
     tenant: TenantOpt = None,
 ) -> None:
     """Change some of a contact's details from --from on (past, now or future)."""
-    with as_options(RENAMED):
-        contact_id = _record_id("contact", contact)
-        fields = {"name": name, "role": role, "email": email, "phone": phone}
-        data = _change(ContactUpdate, fields, from_, reason)
-        _nothing_to_change(data, "--name, --role, --email, --phone")
-        with database() as db, db.unit_of_work() as s:
-            actor = operator(one_tenant(s, tenant))
-            service.change_contact(s, actor=actor, contact_id=contact_id, data=data)
-            label = queries.get_contact_for(s, actor, contact_id, when=_at(data)).name
-    changed = ", ".join(sorted(data.model_fields_set - {"effective", "reason"}))
-    err.print(f"changed {changed} of contact {escape(label)}, {_effective(data)}")
+    fields = {"name": name, "role": role, "email": email, "phone": phone}
+    _change_part("contact", contact, ContactUpdate, fields, from_, reason, tenant)
 
 
 @guarded
@@ -569,14 +622,7 @@ def contact_remove(
     tenant: TenantOpt = None,
 ) -> None:
     """The person is no longer a contact from --from on; what was true before stays."""
-    with as_options(RENAMED):
-        contact_id = _record_id("contact", contact)
-        data = _change(Removal, {}, from_, reason)
-        with database() as db, db.unit_of_work() as s:
-            actor = operator(one_tenant(s, tenant))
-            label = queries.get_contact_for(s, actor, contact_id, when=_at(data)).name
-            service.remove_contact(s, actor=actor, contact_id=contact_id, data=data)
-    err.print(f"removed contact {escape(label)}, {_effective(data)}")
+    _remove_part("contact", contact, from_, reason, tenant)
 
 
 @guarded
@@ -593,21 +639,14 @@ def site_add(
 ) -> None:
     """Add a place where the customer has people or equipment, from --from on. Prints the
     site's id."""
-    with as_options(RENAMED):
-        fields = {
-            "name": name,
-            "address": address,
-            "city": city,
-            "postcode": postcode,
-            "country": country,
-        }
-        data = _change(SiteCreate, fields, from_, reason)
-        with database() as db, db.unit_of_work() as s:
-            actor = operator(one_tenant(s, tenant))
-            customer_id = _customer_id(s, actor, customer, _at(data))
-            site_id = service.add_site(s, actor=actor, customer_id=customer_id, data=data)
-    err.print(f"added site {escape(data.name)}, {_effective(data)}")
-    typer.echo(site_id)
+    fields = {
+        "name": name,
+        "address": address,
+        "city": city,
+        "postcode": postcode,
+        "country": country,
+    }
+    _add_part("site", SiteCreate, customer, fields, from_, reason, tenant)
 
 
 @guarded
@@ -623,23 +662,14 @@ def site_change(
     tenant: TenantOpt = None,
 ) -> None:
     """Change some of a site's details from --from on (past, now or future)."""
-    with as_options(RENAMED):
-        site_id = _record_id("site", site)
-        fields = {
-            "name": name,
-            "address": address,
-            "city": city,
-            "postcode": postcode,
-            "country": country,
-        }
-        data = _change(SiteUpdate, fields, from_, reason)
-        _nothing_to_change(data, "--name, --address, --city, --postcode, --country")
-        with database() as db, db.unit_of_work() as s:
-            actor = operator(one_tenant(s, tenant))
-            service.change_site(s, actor=actor, site_id=site_id, data=data)
-            label = queries.get_site_for(s, actor, site_id, when=_at(data)).name
-    changed = ", ".join(sorted(data.model_fields_set - {"effective", "reason"}))
-    err.print(f"changed {changed} of site {escape(label)}, {_effective(data)}")
+    fields = {
+        "name": name,
+        "address": address,
+        "city": city,
+        "postcode": postcode,
+        "country": country,
+    }
+    _change_part("site", site, SiteUpdate, fields, from_, reason, tenant)
 
 
 @guarded
@@ -650,11 +680,4 @@ def site_remove(
     tenant: TenantOpt = None,
 ) -> None:
     """The customer no longer has this site from --from on; its history stays."""
-    with as_options(RENAMED):
-        site_id = _record_id("site", site)
-        data = _change(Removal, {}, from_, reason)
-        with database() as db, db.unit_of_work() as s:
-            actor = operator(one_tenant(s, tenant))
-            label = queries.get_site_for(s, actor, site_id, when=_at(data)).name
-            service.remove_site(s, actor=actor, site_id=site_id, data=data)
-    err.print(f"removed site {escape(label)}, {_effective(data)}")
+    _remove_part("site", site, from_, reason, tenant)

@@ -11,11 +11,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from accord.access import PARTY_WRITERS, Actor, require
 from accord.errors import Invalid, NotFound
+from accord.fields import changed_data, record_data
 from accord.parties.models import Contact, Customer, Site
 from accord.parties.schemas import (
     Change,
@@ -31,12 +31,6 @@ from accord.store import temporal
 from accord.store.db import utcnow
 from accord.store.journal import Draft, Op
 from accord.store.writes import record
-
-
-def _fields(data: BaseModel, *, only_set: bool) -> dict[str, Any]:
-    skip = set(Change.model_fields)
-    values = data.model_dump(mode="json", exclude_unset=only_set)
-    return {k: v for k, v in values.items() if k not in skip}
 
 
 def _when(data: Change) -> datetime:
@@ -110,7 +104,7 @@ def create_customer(session: Session, *, actor: Actor, data: CustomerCreate) -> 
         type_="customer",
         id_=customer_id,
         data=data,
-        fields=_fields(data, only_set=False),
+        fields=record_data(data),
     )
     return customer_id
 
@@ -120,12 +114,7 @@ def change_customer(
 ) -> None:
     """Change some of a customer's details from `effective` on (past, now or future)."""
     require(actor, *PARTY_WRITERS)
-    fields = _fields(data, only_set=True)
-    if not fields:
-        raise Invalid.one("body", "nothing to change: give at least one field")
-    for required in ("name", "code", "status"):
-        if required in fields and fields[required] is None:
-            raise Invalid.one(required, "cannot be empty")
+    fields = changed_data(data, required=("name", "code", "status"))
     _must_exist(session, actor, Customer, customer_id, _when(data))
     if "code" in fields and _code_taken(
         session, actor, fields["code"], on=_when(data), other_than=customer_id
@@ -153,7 +142,7 @@ def _add_part(session: Session, actor: Actor, model: Part, customer_id: str, dat
     require(actor, *PARTY_WRITERS)
     _must_exist(session, actor, Customer, customer_id, _when(data))
     part_id = str(uuid.uuid4())
-    fields = {**_fields(data, only_set=False), "customer_id": customer_id}
+    fields = {**record_data(data), "customer_id": customer_id}
     _write(
         session,
         actor,
@@ -169,11 +158,7 @@ def _add_part(session: Session, actor: Actor, model: Part, customer_id: str, dat
 
 def _change_part(session: Session, actor: Actor, model: Part, part_id: str, data: Change) -> None:
     require(actor, *PARTY_WRITERS)
-    fields = _fields(data, only_set=True)
-    if not fields:
-        raise Invalid.one("body", "nothing to change: give at least one field")
-    if "name" in fields and fields["name"] is None:
-        raise Invalid.one("name", "cannot be empty")
+    fields = changed_data(data, required=("name",))
     _must_exist(session, actor, model, part_id, _when(data))
     _write(
         session,

@@ -22,15 +22,14 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, delete, insert, select
+from sqlalchemy import RowMapping, delete, insert, select
 from sqlalchemy.orm import Session
 
 from accord.store.checkpoints import Verifier
-from accord.store.db import Base, make_engine
 from accord.store.journal import Entry, JournalEntry, LogHead
 from accord.store.temporal import REGISTRY, Versioned, apply_entry
 from accord.store.tenancy import Tenant
-from accord.store.verify import VerificationError, verify_log
+from accord.store.verify import VerificationError, scratch_tables, verify_log
 
 Progress = Callable[[int], None]
 
@@ -166,23 +165,6 @@ def _entries(session: Session, tenant_id: int, size: int) -> Iterator[list[Entry
         yield [Entry.from_bytes(r) for r in raw]
 
 
-def _scratch(tenant: Tenant) -> Engine:
-    """Empty tables (in-memory SQLite) holding only the tenant's row."""
-    engine = make_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as s, s.begin():
-        s.add(
-            Tenant(
-                id=tenant.id,
-                public_id=tenant.public_id,
-                slug=tenant.slug,
-                name=tenant.name,
-                created_at=tenant.created_at,
-            )
-        )
-    return engine
-
-
 def _compare(
     session: Session,
     tenant: Tenant,
@@ -194,7 +176,7 @@ def _compare(
 ) -> Plan:
     """Verify the journal, replay it into empty tables, diff; `then` runs with the replay."""
     report = verify_log(session, tenant, verifier, progress=verified)
-    engine = _scratch(tenant)
+    engine = scratch_tables(tenant)
     try:
         with Session(engine) as target:
             for entries in _entries(session, tenant.id, report.entries):

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import RowMapping, bindparam, func, select, union_all
+from sqlalchemy import Engine, RowMapping, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from accord.store import merkle
@@ -655,23 +655,30 @@ def _compare(
     return count
 
 
+def scratch_tables(tenant: Tenant) -> Engine:
+    """Empty tables (in-memory SQLite) holding only the tenant's row: where a replay of the
+    journal goes to be compared with the live tables."""
+    engine = make_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s, s.begin():
+        s.add(
+            Tenant(
+                id=tenant.id,
+                public_id=tenant.public_id,
+                slug=tenant.slug,
+                name=tenant.name,
+                created_at=tenant.created_at,
+            )
+        )
+    return engine
+
+
 def rebuild_check(session: Session, tenant: Tenant, progress: Progress | None = None) -> Report:
     """Replay the journal into empty tables (in-memory SQLite) and compare with the live ones."""
     report = Report()
-    scratch = make_engine("sqlite://")
-    Base.metadata.create_all(scratch)
+    scratch = scratch_tables(tenant)
     try:
         with Session(scratch) as target:
-            target.add(
-                Tenant(
-                    id=tenant.id,
-                    public_id=tenant.public_id,
-                    slug=tenant.slug,
-                    name=tenant.name,
-                    created_at=tenant.created_at,
-                )
-            )
-            target.flush()
             for rows in _pages(session, tenant.id):
                 for row in rows:
                     apply_entry(target, tenant.id, Entry.from_bytes(row[1]))

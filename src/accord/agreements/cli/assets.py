@@ -4,7 +4,6 @@ and the assets as of any time.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 import typer
@@ -42,13 +41,14 @@ from accord.cli.common import (
     TenantOpt,
     as_of,
     as_options,
+    check_search,
     database,
     err,
     guarded,
     instant,
     out,
 )
-from accord.errors import Invalid, NotFound, parse
+from accord.errors import NotFound, parse
 from accord.store.db import FOREVER
 
 # --- coverage -----------------------------------------------------------------------------------
@@ -121,8 +121,7 @@ def asset_list(
     """List assets on a day (as known at a time), by tag."""
     with as_options(RENAMED):
         when = as_of(on, known_at)
-        if search is not None and (len(search) > 200 or re.search(r"[\x00-\x1f\x7f]", search)):
-            raise Invalid.one("search", "at most 200 characters, and no control characters")
+        check_search(search)
         with operator_reading(tenant) as (s, actor):
             customer_id = customer_id_of(s, actor, customer) if customer else None
             rows: list[Any] = []

@@ -4,7 +4,6 @@ their lines by date.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -46,6 +45,7 @@ from accord.cli.common import (
     TenantOpt,
     as_of,
     as_options,
+    check_search,
     database,
     err,
     guarded,
@@ -98,8 +98,7 @@ def contract_list(
     """List contracts as known at a time, with whether each is in force on a day."""
     with as_options(RENAMED):
         when = as_of(on, known_at)
-        if search is not None and (len(search) > 200 or re.search(r"[\x00-\x1f\x7f]", search)):
-            raise Invalid.one("search", "at most 200 characters, and no control characters")
+        check_search(search)
         with operator_reading(tenant) as (s, actor):
             customer_id = customer_id_of(s, actor, customer) if customer else None
             found = queries.list_contracts(
