@@ -27,11 +27,16 @@ from accord.cli.common import (
     tenants,
 )
 from accord.errors import Invalid
-from accord.store import journal
+from accord.store import blobs, journal
 from accord.store import rebuild as rebuilding
 from accord.store.checkpoints import Verifier, load_key
 from accord.store.tenancy import Tenant
-from accord.store.verify import VerificationError, rebuild_check, verify_log
+from accord.store.verify import (
+    VerificationError,
+    rebuild_check,
+    verify_blob_store,
+    verify_log,
+)
 
 EveryTenant = Annotated[
     str | None, typer.Option("--tenant", help="Tenant slug (default: every tenant).")
@@ -48,10 +53,12 @@ def verify(tenant: EveryTenant = None) -> None:
     Recomputes every leaf from its entry bytes and every tree node from the leaves, checks
     the log head, every checkpoint's signature and root and the consistency between
     consecutive checkpoints, then replays the journal into empty tables and compares them
-    with the live version tables.
+    with the live version tables, then decodes every stored blob and re-hashes it.
     """
     key_dir = load_settings().key_dir
-    table = Table("tenant", "entries", "nodes", "checkpoints", "version rows", title="verified")
+    table = Table(
+        "tenant", "entries", "nodes", "checkpoints", "version rows", "blobs", title="verified"
+    )
     with database() as db, snapshot(db) as s:
         chosen = tenants(s, tenant)
         if not chosen:
@@ -66,7 +73,9 @@ def verify(tenant: EveryTenant = None) -> None:
                 with naming(t):
                     log = verify_log(s, t, verifier, progress=partial(bar.advance, log_task))
                     rows = rebuild_check(s, t, progress=partial(bar.advance, replay_task))
-                counts = (log.entries, log.nodes, log.checkpoints, rows.rows)
+                    blob_task = bar.add_task(f"{t.slug}: blobs", total=blobs.count(s, t.id))
+                    checked = verify_blob_store(s, t, progress=partial(bar.advance, blob_task))
+                counts = (log.entries, log.nodes, log.checkpoints, rows.rows, checked)
                 table.add_row(t.slug, *map(str, counts))
     out.print(table)
     out.print(f"OK: {len(chosen)} tenant(s) verified")
