@@ -41,17 +41,17 @@ LOOKUPS = 2000
 DAY = timedelta(days=1)
 
 # One SELECT: the lines covering the asset on :d, of contracts in force on :d, all as
-# known at :k. The yardstick the service layer is measured against.
-SQL = text(
-    """
-SELECT l.entity_id, l.service_level_id, c.reference
+# known at :k. The yardstick the service layer is measured against, written as a DBA would:
+# the lines naming the asset and the group lines of its site and type are two index
+# lookups glued with UNION ALL (one join with an OR between them was planned as a scan of
+# the tenant's lines: 19 ms at p99 on a million assets, a yardstick anything beats).
+_ASSET = """
 FROM assets a
 JOIN contract_lines l
   ON l.tenant_id = a.tenant_id
  AND l.recorded_from <= :k AND l.recorded_to > :k
  AND l.valid_from <= :d AND l.valid_to > :d
- AND (l.asset_id = a.entity_id
-      OR (l.asset_id IS NULL AND l.site_id = a.site_id AND l.asset_type = a.asset_type))
+ AND {match}
 JOIN contracts c
   ON c.tenant_id = a.tenant_id AND c.entity_id = l.contract_id
  AND c.recorded_from <= :k AND c.recorded_to > :k
@@ -61,6 +61,16 @@ WHERE a.tenant_id = :t AND a.entity_id = :id
   AND a.valid_from <= :d AND a.valid_to > :d
   AND a.status <> 'retired'
 """
+_COLUMNS = "SELECT l.entity_id, l.service_level_id, c.reference"
+SQL = text(
+    _COLUMNS
+    + _ASSET.format(match="l.asset_id = a.entity_id")
+    + " UNION ALL "
+    + _COLUMNS
+    + _ASSET.format(
+        match="COALESCE(l.asset_id, '') = '' AND l.site_id = a.site_id "
+        "AND l.asset_type = a.asset_type"
+    )
 )
 
 _MAKES = (("laptop", "Dell", "Latitude 5440"), ("server", "HPE", "ProLiant DL360"))

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accord.store import journal
+from accord.store import journal, temporal
 from accord.store.db import utcnow
 from accord.store.journal import JournalEntry, Op
 from accord.store.verify import rebuild_check, verify_log
@@ -56,7 +56,7 @@ def check_log(log: Log, total: int, shared: str) -> None:
             .order_by(JournalEntry.seq)
         )
         assert list(stored) == list(range(total))
-        times = [e.at for e in journal.entries_for(s, log.tenant_id, shared)]
+        times = [e.at for e in temporal.entries_for(s, log.tenant_id, shared)]
         assert times == sorted(times) and len(set(times)) == len(times)
     log.checkpoint()
     with log.db.reading() as s:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accord.store import journal, merkle
+from accord.store import journal, merkle, temporal
 from accord.store.journal import Entry, Op
 from tests.store.helpers import Log, customer, leaf_hashes, new_id
 
@@ -41,7 +41,9 @@ def test_entries_are_stored_canonically(built: tuple[Log, list[Entry]]) -> None:
             assert stored == e
         assert journal.read_entry(s, log.tenant_id, SIZE) is None
         first = entries[0].id
-        assert journal.entries_for(s, log.tenant_id, first) == [e for e in entries if e.id == first]
+        assert temporal.entries_for(s, log.tenant_id, first) == [
+            e for e in entries if e.id == first
+        ]
 
 
 def test_roots_and_inclusion_proofs_for_every_leaf_and_size(built: tuple[Log, list[Entry]]) -> None:

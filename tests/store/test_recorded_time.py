@@ -44,7 +44,7 @@ def test_changes_in_the_same_instant_get_their_own_recorded_times(log: Log) -> N
         log.write(customer(eid, Op.PATCH, name="Two"))
         log.write(customer(eid, Op.PATCH, name="Three"))
     with log.db.reading() as s:
-        entries = journal.entries_for(s, log.tenant_id, eid)
+        entries = temporal.entries_for(s, log.tenant_id, eid)
         assert [e.at for e in entries] == [T0, T0 + US, T0 + 2 * US]
         history = temporal.changes(s, Customer, log.tenant_id, entries)
         names = (

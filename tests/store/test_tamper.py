@@ -173,22 +173,16 @@ def test_two_entries_swapped(full: Log) -> None:
     fails(full, r"^journal entry 3: entry says it is entry 10 \(moved or reordered\)")
 
 
-def test_changed_indexed_entity_column(full: Log) -> None:
-    sql(
+def test_changed_closed_by(full: Log) -> None:
+    """Which entry closed a version row: an entity's history is read from these."""
+    row_id, eid = a_row(full, 1)
+    sql(full, "UPDATE customers SET closed_by = 10000 WHERE row_id = :r", r=row_id)
+    fails(
         full,
-        "UPDATE journal_entries SET entity_id = :e WHERE tenant_id = :t AND seq = 4",
-        e=new_id(),
+        rf"^customer versions differ from the journal: row {row_id} \(entity {eid}, "
+        r"journal entry 1\) has closed_by",
+        check_with="rebuild",
     )
-    fails(full, r"^journal entry 4: indexed entity columns do not match the entry")
-
-
-def test_changed_entity_key(full: Log) -> None:
-    """The key the history index finds an entity by: a wrong one would hide the entry."""
-    sql(
-        full,
-        "UPDATE journal_entries SET entity_key = entity_key + 1 WHERE tenant_id = :t AND seq = 12",
-    )
-    fails(full, r"^journal entry 12: indexed entity columns do not match the entry")
 
 
 def test_changed_merkle_node(full: Log) -> None:
@@ -353,7 +347,11 @@ def test_inserted_version_row(full: Log) -> None:
 
 
 def test_a_node_before_a_bad_entry_is_named_first(full: Log) -> None:
-    sql(full, "UPDATE journal_entries SET entity_id = 'x' WHERE tenant_id = :t AND seq = 17")
+    sql(
+        full,
+        "UPDATE journal_entries SET leaf_hash = :h WHERE tenant_id = :t AND seq = 17",
+        h=bytes(32),
+    )
     sql(
         full,
         "UPDATE merkle_nodes SET hash = :h WHERE tenant_id = :t AND level = 4 AND idx = 0",
@@ -368,8 +366,12 @@ def test_a_bad_entry_before_a_node_is_named_first(full: Log) -> None:
         "UPDATE merkle_nodes SET hash = :h WHERE tenant_id = :t AND level = 4 AND idx = 0",
         h=bytes(32),
     )
-    sql(full, "UPDATE journal_entries SET entity_id = 'x' WHERE tenant_id = :t AND seq = 3")
-    fails(full, r"^journal entry 3: indexed entity columns do not match the entry$")
+    sql(
+        full,
+        "UPDATE journal_entries SET leaf_hash = :h WHERE tenant_id = :t AND seq = 3",
+        h=bytes(32),
+    )
+    fails(full, r"^journal entry 3: leaf hash does not match the entry bytes$")
 
 
 @pytest.mark.parametrize("seq", [8, 10])  # first of a 4-entry page, and inside one
@@ -410,8 +412,8 @@ def test_deleted_run_of_entries(full: Log) -> None:
 def test_stray_entry_beyond_the_log(full: Log) -> None:
     sql(
         full,
-        "INSERT INTO journal_entries (tenant_id, seq, entry, leaf_hash, entity_id, entity_key) "
-        "SELECT tenant_id, 25, entry, leaf_hash, entity_id, entity_key "
+        "INSERT INTO journal_entries (tenant_id, seq, entry, leaf_hash) "
+        "SELECT tenant_id, 25, entry, leaf_hash "
         "FROM journal_entries WHERE tenant_id = :t AND seq = 3",
     )
     fails(full, rf"^journal entry {SIZE} is missing \(next stored is 25\)$")

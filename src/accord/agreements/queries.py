@@ -282,32 +282,12 @@ def contract_history(
     related += [(ContractLine, i) for i in line_ids]
     out: list[dict[str, Any]] = []
     for model, entity_id in related:
-        entries = journal.entries_for(session, actor.tenant_id, entity_id)
+        entries = temporal.entries_for(session, actor.tenant_id, entity_id, model)
         if known_at is not None:
             entries = [e for e in entries if e.at <= known_at]
-        out += [_change(session, actor, model, e) for e in entries]
+        out += temporal.changes(session, model, actor.tenant_id, entries)
     out.sort(key=lambda c: c["entry"].seq, reverse=True)
     return out
-
-
-def _change(
-    session: Session, actor: Actor, model: type[Versioned], e: journal.Entry
-) -> dict[str, Any]:
-    """What `temporal.changes` gives for a party: the record at the entry's valid start as
-    known just before the entry and as known by it, and the patch between. Contracts and
-    lines hold datetimes, which a JSON patch cannot compare: they are written as the
-    journal writes them."""
-    tenant, on = actor.tenant_id, e.valid_from
-    earlier = temporal.just_before(e.at)
-    old = temporal.version_of(session, model, tenant, e.id, on=on, known_at=earlier)
-    new = temporal.version_of(session, model, tenant, e.id, on=on, known_at=e.at)
-    before = _written(old.data()) if old else None
-    after = _written(new.data()) if new else None
-    return {"entry": e, "before": before, "after": after, "patch": temporal.delta(before, after)}
-
-
-def _written(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: (journal.iso(v) if isinstance(v, datetime) else v) for k, v in data.items()}
 
 
 # --- versions as plain values, as known at one recorded time ----------------------------
@@ -512,14 +492,19 @@ def _day(t: datetime | None) -> str:
 
 
 def _ending(
-    session: Session, tenant_id: int, entity_id: str, at: datetime, known_at: datetime
+    session: Session,
+    tenant_id: int,
+    model: type[Versioned],
+    entity_id: str,
+    at: datetime,
+    known_at: datetime,
 ) -> journal.Entry | None:
     """The change, known by `known_at`, that ended the record from `at`: the latest END
     entry of the record whose interval starts at `at` (or spans it)."""
     ends = [
         e
-        for e in journal.entries_for(session, tenant_id, entity_id)
-        if e.at <= known_at and e.op == journal.Op.END and e.valid_from <= at < e.valid_to
+        for e in temporal.closers(session, tenant_id, model, entity_id, on=at, known_at=known_at)
+        if e.op == journal.Op.END and e.valid_from <= at < e.valid_to
     ]
     exact = [e for e in ends if e.valid_from == at]
     found = exact or ends
@@ -591,7 +576,7 @@ def _answer(
             reason = f"Not covered: the asset is retired (from {_day(f.at)})."
         case Cause.REMOVED:
             assert f.line is not None and f.at is not None
-            e = _ending(session, actor.tenant_id, f.line.line_id, f.at, known_at)
+            e = _ending(session, actor.tenant_id, ContractLine, f.line.line_id, f.at, known_at)
             if e is None:  # set up with an end date
                 base["cause"] = str(Cause.LINE_ENDED)
                 reason = f"Not covered: its line on contract {ref} ended {_day(f.at)} as agreed."
@@ -601,7 +586,9 @@ def _answer(
             reason = f"Not covered: contract {ref} ended {_day(f.at)}."
         case Cause.CANCELLED:
             assert f.contract is not None and f.at is not None
-            who = _by(_ending(session, actor.tenant_id, f.contract.contract_id, f.at, known_at))
+            who = _by(
+                _ending(session, actor.tenant_id, Contract, f.contract.contract_id, f.at, known_at)
+            )
             reason = f"Not covered: contract {ref} cancelled, effective {_day(f.at)}{who}."
         case Cause.MOVED:
             reason = (

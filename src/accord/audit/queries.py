@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from accord.access import Actor
 from accord.errors import Invalid, NotFound
-from accord.store import journal, merkle
+from accord.store import journal, merkle, temporal
 from accord.store.checkpoints import Signer, load_key
 from accord.store.db import utcnow
 from accord.store.journal import Checkpoint, Entry, JournalEntry
@@ -128,4 +128,4 @@ def bundle(session: Session, *, actor: Actor, seqs: list[int], key_dir: Path) ->
 
 def entity_seqs(session: Session, *, actor: Actor, entity_ids: list[str]) -> list[int]:
     """Every journal entry about these entities: the material of a record's bundle."""
-    return journal.entity_seqs(session, actor.tenant_id, entity_ids)
+    return temporal.entity_seqs(session, actor.tenant_id, entity_ids)

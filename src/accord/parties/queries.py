@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from accord.access import PARTY_WRITERS, Actor, require
 from accord.errors import NotFound
 from accord.parties.models import Contact, Customer, Site
-from accord.store import journal, temporal
+from accord.store import temporal
 from accord.store.temporal import AsOf
 
 __all__ = ["AsOf"]  # re-exported: interfaces build it from `on` and `known_at`
@@ -153,7 +153,7 @@ def customer_history(
         related += [(part, i) for i in ids]
     out: list[dict[str, Any]] = []
     for model, entity_id in related:
-        entries = journal.entries_for(session, actor.tenant_id, entity_id)
+        entries = temporal.entries_for(session, actor.tenant_id, entity_id, model)
         if known_at is not None:
             entries = [e for e in entries if e.at <= known_at]
         out += temporal.changes(session, model, actor.tenant_id, entries)

@@ -2,7 +2,8 @@
 
 Rows:
 - ``journal_entries``: leaf ``seq`` of a tenant's log, its canonical JSON entry (RFC 8785)
-  and ``SHA-256(0x00 || entry)`` (level 0 of the tree), and the entity it is about, indexed.
+  and ``SHA-256(0x00 || entry)`` (level 0 of the tree). Nothing else: an entity's history
+  is read through its version rows (``temporal.entity_seqs``).
 - ``merkle_nodes``: every complete aligned subtree of the levels ``merkle.STRIDE``,
   ``2 * STRIDE``, ..., written when its last leaf is appended and never changed. A subtree
   of a level in between is folded from the few stored hashes below it when a proof needs it.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -28,14 +28,11 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     Select,
-    String,
     Table,
     Text,
-    and_,
     bindparam,
     literal_column,
     select,
@@ -210,17 +207,6 @@ def _entry_bytes(e: Entry, head: str, tail: str) -> bytes:
         return canonical(e.to_json())  # lone surrogates: let RFC 8785 refuse them
 
 
-def entity_key(entity_id: str) -> int:
-    """The journal's narrow index key for an entity: CRC-32 of its id, as a signed 32-bit int.
-
-    Four bytes instead of a 36-character id make the history index (one random insert per
-    entry) less than half as costly to write. Different ids may share a key: lookups also
-    compare `entity_id`, and `accord verify` checks the key against the entry's id.
-    """
-    k = zlib.crc32(entity_id.encode("utf-8", "surrogatepass"))
-    return k - ((k & 0x80000000) << 1)
-
-
 def canonical(obj: Any) -> bytes:
     """RFC 8785 JSON Canonicalization Scheme."""
     try:
@@ -289,13 +275,9 @@ class JournalEntry(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     entry: Mapped[bytes] = mapped_column(LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    # A copy of the entry's entity id and its `entity_key`, for reading an entity's history
-    # through the index on (tenant_id, entity_key). `accord verify` checks both against the
-    # entry bytes. (The entity type is not copied: nothing looks entries up by it.)
-    entity_id: Mapped[str] = mapped_column(String(36))
-    entity_key: Mapped[int] = mapped_column(Integer)
-
-    __table_args__ = (Index("ix_journal_entries_entity", "tenant_id", "entity_key"),)
+    # No index by entity: an entity's history is found through its version rows, which
+    # name the entries that wrote and closed them (`temporal.entity_seqs`). An index here
+    # was a random-order B-tree insert per entry, a third of an append's cost.
 
 
 class MerkleNode(Base):
@@ -434,14 +416,7 @@ _nodes_table = cast(Table, MerkleNode.__table__)
 
 # Appends insert with a prepared executemany on the driver: the rows are plain integers,
 # bytes and text, and SQLAlchemy's per-row parameter processing cost more than SQLite.
-_ENTRY_COLUMNS = (
-    "tenant_id",
-    "seq",
-    "entry",
-    "leaf_hash",
-    "entity_id",
-    "entity_key",
-)
+_ENTRY_COLUMNS = ("tenant_id", "seq", "entry", "leaf_hash")
 _INSERT_ENTRY = _entries_table.insert().values({c: bindparam(c) for c in _ENTRY_COLUMNS})
 _NODE_COLUMNS = ("tenant_id", "level", "idx", "hash")
 _INSERT_NODE = _nodes_table.insert().values({c: bindparam(c) for c in _NODE_COLUMNS})
@@ -515,13 +490,12 @@ def append(
     head, tail = _envelope(actor, at, tenant_public_id)
     entries: list[Entry] = []
     leaves: list[bytes] = []
-    leaf_rows: list[tuple[int, int, bytes, bytes, str, int]] = []
+    leaf_rows: list[tuple[int, int, bytes, bytes]] = []
     # The hot loop of every write: an entry is built without the frozen dataclass's
     # __init__ (a setattr per field), hashed from a SHA-256 state that has seen 0x00.
-    new, set_fields, leaf_state, crc32 = object.__new__, object.__setattr__, _LEAF, zlib.crc32
+    new, set_fields, leaf_state = object.__new__, object.__setattr__, _LEAF
     shared = {"tenant": tenant_public_id, "at": at, "actor": actor}
     for seq, d in enumerate(drafts, size):
-        eid = d.id
         e = new(Entry)
         # A Draft's fields are the entry's but for these four: a Draft's __dict__ holds them.
         fields = d.__dict__ if type(d) is Draft else _draft_fields(d)
@@ -530,8 +504,7 @@ def append(
         h = leaf_state.copy()
         h.update(raw)
         leaf = h.digest()
-        k = crc32(eid.encode("utf-8", "surrogatepass"))  # entity_key(eid), inlined
-        leaf_rows.append((tenant_id, seq, raw, leaf, eid, k - ((k & 0x80000000) << 1)))
+        leaf_rows.append((tenant_id, seq, raw, leaf))
         leaves.append(leaf)
         entries.append(e)
     completed: list[tuple[int, int, bytes]] = []
@@ -690,30 +663,16 @@ def read_entry(session: Session, tenant_id: int, seq: int) -> tuple[Entry, bytes
     return Entry.from_bytes(row.entry), row.entry, row.leaf_hash
 
 
-def _about(tenant_id: int, entity_ids: Sequence[str]) -> Any:
-    """The condition for entries about these entities, through the entity index."""
-    keys = sorted({entity_key(i) for i in entity_ids})
-    return and_(
-        JournalEntry.tenant_id == tenant_id,
-        JournalEntry.entity_key.in_(keys),
-        JournalEntry.entity_id.in_(list(entity_ids)),
-    )
-
-
-def entries_for(session: Session, tenant_id: int, entity_id: str) -> list[Entry]:
-    """Every entry about one entity, in log order: its whole recorded story."""
+def entries_at(session: Session, tenant_id: int, seqs: Sequence[int]) -> list[Entry]:
+    """The entries at these places of the log, in log order."""
+    if not seqs:
+        return []
     rows = session.scalars(
-        select(JournalEntry.entry).where(_about(tenant_id, [entity_id])).order_by(JournalEntry.seq)
+        select(JournalEntry.entry)
+        .where(JournalEntry.tenant_id == tenant_id, JournalEntry.seq.in_(sorted(set(seqs))))
+        .order_by(JournalEntry.seq)
     )
     return [Entry.from_bytes(raw) for raw in rows]
-
-
-def entity_seqs(session: Session, tenant_id: int, entity_ids: Sequence[str]) -> list[int]:
-    """The places of every entry about these entities, in log order (by the entity index)."""
-    rows = session.scalars(
-        select(JournalEntry.seq).where(_about(tenant_id, entity_ids)).order_by(JournalEntry.seq)
-    )
-    return list(rows)
 
 
 def latest_checkpoint(session: Session, tenant_id: int) -> Checkpoint | None:

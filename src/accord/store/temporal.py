@@ -9,6 +9,7 @@ recording and when rebuilding from the journal, so the two cannot drift.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,13 +24,16 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     insert,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from accord.store.db import FOREVER, UtcMicros, utcnow
+from accord.store import journal
+from accord.store.db import FOREVER, UtcMicros, driver_rows, to_micros, utcnow
 from accord.store.journal import Entry, Op
 
 #: entity type name -> versioned model; filled by subclassing Versioned.
@@ -45,6 +49,7 @@ TEMPORAL_COLUMNS = (
     "recorded_from",
     "recorded_to",
     "seq",
+    "closed_by",
 )
 
 
@@ -63,6 +68,9 @@ class Versioned:
     recorded_to: Mapped[datetime] = mapped_column(UtcMicros)
     #: the journal entry that wrote this row
     seq: Mapped[int] = mapped_column(BigInteger)
+    #: the journal entry that closed it (set with `recorded_to`), so that an entity's rows
+    #: name every entry that changed it: its history needs no index of its own
+    closed_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     @declared_attr
     @classmethod
@@ -124,65 +132,119 @@ def check_data(model: type[Versioned], data: Mapping[str, Any]) -> None:
         raise ValueError(f"{model.entity_type} has no field(s) {sorted(unknown)}")
 
 
-def apply_entry(session: Session, tenant_id: int, e: Entry) -> None:
-    """Make the version rows say what entry `e` says. Deterministic in (prior rows, e)."""
-    model = model_for(e.type)
-    check_data(model, e.data)
+def apply_entry(session: Session, tenant_id: int, e: Entry) -> bool:
+    """Make the version rows say what entry `e` says. Deterministic in (prior rows, e).
+
+    False when `e` changed no row (an END or PATCH where the entity has no version): such
+    an entry would be missing from the entity's history, which is read from its rows, so
+    `writes.record` refuses it; a replay of an old journal accepts it.
+    """
+    return apply_entries(session, tenant_id, [e])[0]
+
+
+#: entity ids per statement when reading the rows a batch touches
+_IDS_PER_READ = 500
+
+
+def apply_entries(session: Session, tenant_id: int, entries: Sequence[Entry]) -> list[bool]:
+    """`apply_entry` for each entry in order, with one read, one update and one insert per
+    table for the whole batch instead of per entry; the rows are the same, in the same
+    order. Whether each entry changed a row.
+
+    Each entry closes (`recorded_to`, `closed_by`) the currently-known rows of its entity
+    that overlap its valid interval and writes their untouched remainders and, for ASSERT
+    and PATCH, its own data, all recorded from the entry's time. A row written and closed
+    within the batch is inserted closed.
+    """
+    changed = [False] * len(entries)
+    by_model: dict[type[Versioned], list[int]] = {}
+    for i, e in enumerate(entries):
+        model = model_for(e.type)
+        check_data(model, e.data)
+        by_model.setdefault(model, []).append(i)
+    for model, positions in by_model.items():
+        _apply_to_table(
+            session, tenant_id, model, [entries[i] for i in positions], changed, positions
+        )
+    return changed
+
+
+def _apply_to_table(
+    session: Session,
+    tenant_id: int,
+    model: type[Versioned],
+    entries: Sequence[Entry],
+    changed: list[bool],
+    positions: Sequence[int],
+) -> None:
     t = model.__table__  # type: ignore[attr-defined]
     fields = model.data_fields()
-    overlapping = (
-        session.execute(
-            select(t)
-            .where(
-                t.c.tenant_id == tenant_id,
-                t.c.entity_id == e.id,
-                t.c.recorded_to == FOREVER,
-                t.c.valid_from < e.valid_to,
-                t.c.valid_to > e.valid_from,
-            )
-            .order_by(t.c.valid_from)
+    # The currently-known rows of every entity in the batch: read once.
+    current: dict[str, list[dict[str, Any]]] = {e.id: [] for e in entries}
+    ids = list(current)
+    for k in range(0, len(ids), _IDS_PER_READ):
+        stmt = select(t).where(
+            t.c.tenant_id == tenant_id,
+            t.c.entity_id.in_(ids[k : k + _IDS_PER_READ]),
+            t.c.recorded_to == FOREVER,
         )
-        .mappings()
-        .all()
-    )
-    if overlapping:
+        for found in session.execute(stmt).mappings():
+            current[found["entity_id"]].append(dict(found))
+    closed: list[dict[str, Any]] = []  # existing rows: row_id, recorded_to, closed_by
+    inserts: list[dict[str, Any]] = []  # new rows, in the order one-by-one applying writes them
+    for pos, e in zip(positions, entries, strict=True):
+
+        def row(
+            data: Mapping[str, Any], vf: datetime, vt: datetime, e: Entry = e
+        ) -> dict[str, Any]:
+            return {
+                **{f: data.get(f) for f in fields},
+                "tenant_id": tenant_id,
+                "entity_id": e.id,
+                "valid_from": vf,
+                "valid_to": vt,
+                "recorded_from": e.at,
+                "recorded_to": FOREVER,
+                "seq": e.seq,
+                "closed_by": None,
+            }
+
+        rows_now = current[e.id]
+        overlapping = sorted(
+            (r for r in rows_now if r["valid_from"] < e.valid_to and r["valid_to"] > e.valid_from),
+            key=lambda r: r["valid_from"],
+        )
+        written: list[dict[str, Any]] = []
+        for r in overlapping:
+            before = {f: r[f] for f in fields}
+            if r["valid_from"] < e.valid_from:
+                written.append(row(before, r["valid_from"], e.valid_from))
+            if e.op == Op.PATCH:
+                vf, vt = max(r["valid_from"], e.valid_from), min(r["valid_to"], e.valid_to)
+                written.append(row({**before, **e.data}, vf, vt))
+            if r["valid_to"] > e.valid_to:
+                written.append(row(before, e.valid_to, r["valid_to"]))
+            # close it: a row of this batch is still a dict waiting to be inserted
+            r["recorded_to"], r["closed_by"] = e.at, e.seq
+            if "row_id" in r:
+                closed.append({"r": r["row_id"], "at": e.at, "by": e.seq})
+        if e.op == Op.ASSERT:
+            written.append(row(e.data, e.valid_from, e.valid_to))
+        if overlapping:
+            gone = {id(r) for r in overlapping}
+            rows_now[:] = [r for r in rows_now if id(r) not in gone]
+        rows_now.extend(written)
+        inserts.extend(written)
+        changed[pos] = bool(overlapping or written)
+    if closed:
         session.execute(
             update(t)
-            .where(t.c.row_id.in_([r["row_id"] for r in overlapping]))
-            .values(recorded_to=e.at)
+            .where(t.c.row_id == bindparam("r"))
+            .values(recorded_to=bindparam("at"), closed_by=bindparam("by")),
+            closed,
         )
-
-    def row(data: Mapping[str, Any], vf: datetime, vt: datetime) -> dict[str, Any]:
-        return {
-            **{f: data.get(f) for f in fields},
-            "tenant_id": tenant_id,
-            "entity_id": e.id,
-            "valid_from": vf,
-            "valid_to": vt,
-            "recorded_from": e.at,
-            "recorded_to": FOREVER,
-            "seq": e.seq,
-        }
-
-    rows: list[dict[str, Any]] = []
-    for r in overlapping:
-        before = {f: r[f] for f in fields}
-        if r["valid_from"] < e.valid_from:
-            rows.append(row(before, r["valid_from"], e.valid_from))
-        if e.op == Op.PATCH:
-            rows.append(
-                row(
-                    {**before, **e.data},
-                    max(r["valid_from"], e.valid_from),
-                    min(r["valid_to"], e.valid_to),
-                )
-            )
-        if r["valid_to"] > e.valid_to:
-            rows.append(row(before, e.valid_to, r["valid_to"]))
-    if e.op == Op.ASSERT:
-        rows.append(row(e.data, e.valid_from, e.valid_to))
-    if rows:
-        session.execute(insert(t), rows)
+    if inserts:
+        session.execute(insert(t), inserts)
 
 
 # --- reading --------------------------------------------------------------------------
@@ -242,6 +304,81 @@ def exists_ever(session: Session, model: type[Versioned], tenant_id: int, entity
     )
 
 
+def entity_seqs(
+    session: Session,
+    tenant_id: int,
+    entity_ids: Sequence[str],
+    models: Sequence[type[Versioned]] | None = None,
+) -> list[int]:
+    """The places of every entry about these entities, in log order.
+
+    Every entry wrote or closed at least one version row of its entity (`apply_entry`), and
+    each row names both (`seq`, `closed_by`), so the rows are the index. Without `models`
+    every versioned table is searched (by its entity index), for callers that know only ids.
+    """
+    if not entity_ids:
+        return []
+    ids = sorted(set(entity_ids))
+    parts: list[Select[Any]] = []
+    for model in models if models is not None else list(REGISTRY.values()):
+        t = model.__table__  # type: ignore[attr-defined]
+        about = and_(t.c.tenant_id == tenant_id, t.c.entity_id.in_(ids))
+        parts.append(select(t.c.seq.label("seq")).where(about))
+        parts.append(select(t.c.closed_by.label("seq")).where(about, t.c.closed_by.is_not(None)))
+    return sorted(set(session.scalars(union_all(*parts))))
+
+
+def closers(
+    session: Session,
+    tenant_id: int,
+    model: type[Versioned],
+    entity_id: str,
+    *,
+    on: datetime,
+    known_at: datetime,
+) -> list[Entry]:
+    """The entries, recorded by `known_at`, that closed a version of the entity true on
+    `on`: what changed it there, such as the END that took it away. In log order.
+
+    One statement through the entity index and the journal's primary key, run on the
+    driver: the desk's "removed by whom" answers call it on every lookup.
+    """
+    rows = driver_rows(
+        session,
+        _closers_statement(model.entity_type),
+        {"t": tenant_id, "id": entity_id, "on": to_micros(on), "k": to_micros(known_at)},
+    )
+    return [Entry.from_bytes(bytes(raw)) for raw in dict(rows).values()]
+
+
+@functools.cache
+def _closers_statement(entity_type: str) -> Select[Any]:
+    t = model_for(entity_type).__table__  # type: ignore[attr-defined]
+    je = journal.JournalEntry.__table__
+    return (
+        select(je.c.seq, je.c.entry)
+        .select_from(t.join(je, and_(je.c.tenant_id == t.c.tenant_id, je.c.seq == t.c.closed_by)))
+        .where(
+            t.c.tenant_id == bindparam("t"),
+            t.c.entity_id == bindparam("id"),
+            t.c.recorded_to <= bindparam("k", type_=BigInteger),
+            t.c.valid_from <= bindparam("on", type_=BigInteger),
+            t.c.valid_to > bindparam("on", type_=BigInteger),
+        )
+        .order_by(je.c.seq)
+    )
+
+
+def entries_for(
+    session: Session, tenant_id: int, entity_id: str, model: type[Versioned] | None = None
+) -> list[Entry]:
+    """Every entry about one entity, in log order: its whole recorded story."""
+    models = None if model is None else [model]
+    return journal.entries_at(
+        session, tenant_id, entity_seqs(session, tenant_id, [entity_id], models)
+    )
+
+
 def delta(
     before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
 ) -> list[dict[str, Any]]:
@@ -258,18 +395,19 @@ def changes(
     session: Session, model: type[Versioned], tenant_id: int, entries: Sequence[Entry]
 ) -> list[dict[str, Any]]:
     """Each entry about an entity with what it changed: the record at the entry's valid
-    start, as known just before the entry and as known by it, and the patch between."""
+    start, as known just before the entry and as known by it, and the patch between.
+    Datetimes in the records are written as the journal writes them (a JSON patch
+    compares JSON values)."""
     out = []
     for e in entries:
         at_valid = e.valid_from
         old = version_of(session, model, tenant_id, e.id, on=at_valid, known_at=just_before(e.at))
         new = version_of(session, model, tenant_id, e.id, on=at_valid, known_at=e.at)
-        out.append(
-            {
-                "entry": e,
-                "before": old.data() if old else None,
-                "after": new.data() if new else None,
-                "patch": delta(old.data() if old else None, new.data() if new else None),
-            }
-        )
+        before = _as_json(old.data()) if old else None
+        after = _as_json(new.data()) if new else None
+        out.append({"entry": e, "before": before, "after": after, "patch": delta(before, after)})
     return out
+
+
+def _as_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (journal.iso(v) if isinstance(v, datetime) else v) for k, v in data.items()}

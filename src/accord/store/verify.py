@@ -21,7 +21,6 @@ import os
 import re
 import sys
 import threading
-import zlib
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -33,7 +32,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, RowMapping, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
-from accord.store import merkle
+from accord.store import blobs, merkle
 from accord.store.checkpoints import NoteError, Verifier, parse_checkpoint
 from accord.store.db import Base, driver_rows, make_engine
 from accord.store.journal import (
@@ -45,7 +44,6 @@ from accord.store.journal import (
     MerkleNode,
     Op,
     consistency_proof,
-    entity_key,
     iso,
 )
 from accord.store.temporal import REGISTRY, apply_entry
@@ -99,7 +97,7 @@ _OPS = frozenset(op.value for op in Op)
 _LEAF = hashlib.sha256(b"\x00")
 _ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z").fullmatch
 
-Row = Sequence[Any]  # (seq, entry, leaf_hash, entity_id, entity_key)
+Row = Sequence[Any]  # (seq, entry, leaf_hash)
 
 
 def _is_time(value: Any) -> bool:
@@ -113,7 +111,7 @@ def _is_time(value: Any) -> bool:
     return True
 
 
-def _entry_fault(obj: Any, seq: int, tenant: str, eid: str, ekey: int, last_at: str) -> str | None:
+def _entry_fault(obj: Any, seq: int, tenant: str, last_at: str) -> str | None:
     """What is wrong with parsed entry `obj` at `seq`, if anything."""
     if type(obj) is not dict or obj.keys() != _ENTRY_KEYS:
         return "entry does not parse (not the fields of a version 1 entry)"
@@ -123,8 +121,8 @@ def _entry_fault(obj: Any, seq: int, tenant: str, eid: str, ekey: int, last_at: 
         return f"entry says it is entry {obj['seq']} (moved or reordered)"
     if obj["tenant"] != tenant:
         return "entry belongs to another tenant's log"
-    if obj["id"] != eid or type(eid) is not str or entity_key(eid) != ekey:
-        return "indexed entity columns do not match the entry"
+    if type(obj["id"]) is not str:
+        return "entry does not parse (its entity id is not text)"
     at, valid_from, valid_to = obj["at"], obj["valid_from"], obj["valid_to"]
     if not (_is_time(at) and _is_time(valid_from) and (valid_to is None or _is_time(valid_to))):
         return "entry does not parse (a time is not a UTC instant in the journal's form)"
@@ -171,14 +169,13 @@ def check_entries(rows: Sequence[Row], tenant: str, last_at: str = "") -> Checke
     """The first fault among consecutive entries, and their first and last recorded times.
 
     Recomputes each leaf hash from the entry bytes and checks what the entry says: that it
-    parses as an entry, its place, tenant, indexed columns, times, and that recorded time
+    parses as an entry, its place, tenant, times, and that recorded time
     does not run backwards (from `last_at`, the time of the entry before the first).
     A pure function of its arguments, so pages can be checked in other processes.
     """
     leaf_state, parse, keys, ops, is_time = _LEAF, _parse, _ENTRY_KEYS, _OPS, _is_time
-    crc32 = zlib.crc32
     first_at = checked_at = ""
-    for seq, raw, leaf, eid, ekey in rows:
+    for seq, raw, leaf in rows:
         h = leaf_state.copy()
         h.update(raw)
         if h.digest() != leaf:
@@ -195,9 +192,7 @@ def check_entries(rows: Sequence[Row], tenant: str, last_at: str = "") -> Checke
             and obj["seq"] == seq
             and type(obj["seq"]) is int
             and obj["tenant"] == tenant
-            and obj["id"] == eid
-            and type(eid) is str
-            and (crc32(eid.encode("utf-8", "surrogatepass")) ^ 0x80000000) - 0x80000000 == ekey
+            and type(obj["id"]) is str
             and obj["v"] == 1
             and type(obj["v"]) is int
             and obj["op"] in ops
@@ -218,7 +213,7 @@ def check_entries(rows: Sequence[Row], tenant: str, last_at: str = "") -> Checke
                 checked_at = last_at = at
                 first_at = first_at or at
                 continue
-        wrong = _entry_fault(obj, seq, tenant, eid, ekey, last_at)
+        wrong = _entry_fault(obj, seq, tenant, last_at)
         assert wrong is not None
         return (seq, f"journal entry {seq}: {wrong}"), first_at, last_at
     return None, first_at, last_at
@@ -227,7 +222,7 @@ def check_entries(rows: Sequence[Row], tenant: str, last_at: str = "") -> Checke
 _je = JournalEntry.__table__.c
 # A key range, not "seq > last ORDER BY seq LIMIT n": without statistics (a new database)
 # PostgreSQL planned that as a scan of the rest of the log and a sort, page after page.
-_PAGE_QUERY = select(_je.seq, _je.entry, _je.leaf_hash, _je.entity_id, _je.entity_key).where(
+_PAGE_QUERY = select(_je.seq, _je.entry, _je.leaf_hash).where(
     _je.tenant_id == bindparam("t"), _je.seq >= bindparam("lo"), _je.seq < bindparam("hi")
 )
 
@@ -694,3 +689,16 @@ def rebuild_check(session: Session, tenant: Tenant, progress: Progress | None = 
     finally:
         scratch.dispose()
     return report
+
+
+# --- blobs --------------------------------------------------------------------------------
+
+
+def verify_blob_store(session: Session, tenant: Tenant, progress: Progress | None = None) -> int:
+    """Decode every blob of the tenant from its rows and re-hash it (`blobs.verify_blobs`);
+    raise VerificationError naming the first that is wrong. Returns how many were checked."""
+    problems = blobs.verify_blobs(session, tenant.id, progress)
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise VerificationError(problems[0] + more)
+    return blobs.count(session, tenant.id)

@@ -37,6 +37,12 @@ def record(session: Session, *, tenant_id: int, actor: str, drafts: Sequence[Dra
             drafts=drafts,
             now=utcnow(),
         )
-        for e in entries:
-            temporal.apply_entry(session, tenant.id, e)
+        for e, changed in zip(
+            entries, temporal.apply_entries(session, tenant.id, entries), strict=True
+        ):
+            if not changed:
+                raise ValueError(
+                    f"{e.type} {e.id}: nothing to {e.op} from {e.valid_from:%Y-%m-%d %H:%M}"
+                    " (no version of it in that interval)"
+                )
     return entries
