@@ -44,3 +44,6 @@ ASSET_WRITERS = (Role.AGENT, Role.FINANCE)
 
 #: Who may change contracts, their lines, service levels and run invoices.
 AGREEMENT_WRITERS = (Role.FINANCE,)
+
+#: Who may publish terms, make offers and record their journeys (server-side capture).
+EVIDENCE_WRITERS = (Role.SALES,)

@@ -28,6 +28,7 @@ from accord.accounts import service as accounts
 from accord.accounts.schemas import UserCreate
 from accord.agreements import demo as agreements_demo
 from accord.errors import parse
+from accord.evidence import demo as evidence_demo
 from accord.parties import queries
 from accord.parties import service as parties
 from accord.parties.models import CustomerStatus
@@ -554,6 +555,14 @@ def load(
         staff=loader.staff,
         customers=loader.summary.customers,
         sites=loader.sites,
+        started=loader.started,
+        today=loader.today,
+    )
+    evidence_demo.load(
+        session,
+        staff=loader.staff,
+        customers=loader.summary.customers,
+        contacts=loader.contacts,
         started=loader.started,
         today=loader.today,
     )

@@ -10,7 +10,15 @@ from accord.agreements.models import (
     ServiceLevel,
 )
 from accord.desk.models import TimeEntry
+from accord.evidence.models import (
+    EvidencePack,
+    JourneyEvent,
+    Offer,
+    TermsDocument,
+    TermsVersion,
+)
 from accord.parties.models import Contact, Customer, Site
+from accord.store.blobs import Blob, BlobFamily
 from accord.store.db import Base
 from accord.store.journal import Checkpoint, JournalEntry, LogHead, MerkleNode
 from accord.store.tenancy import Tenant
@@ -20,6 +28,8 @@ metadata = Base.metadata
 __all__ = [
     "ApiToken",
     "Asset",
+    "Blob",
+    "BlobFamily",
     "Calendar",
     "Contract",
     "ContractLine",
@@ -28,12 +38,17 @@ __all__ = [
     "Checkpoint",
     "Contact",
     "Credential",
+    "EvidencePack",
     "Customer",
     "JournalEntry",
+    "JourneyEvent",
     "LogHead",
     "MerkleNode",
+    "Offer",
     "Site",
     "Tenant",
+    "TermsDocument",
+    "TermsVersion",
     "TimeEntry",
     "User",
     "metadata",

@@ -4,6 +4,7 @@ This module depends on nothing but the standard library and `cryptography`, so a
 an auditor or a court can copy this one file and run it:
 
     python verifier.py BUNDLE.json --key 'accord.local/northwind+1a2b3c4d+AQ...'
+    python verifier.py pack PACK.pdf --key 'accord.local/northwind+1a2b3c4d+AQ...'
 
 A bundle is JSON: {"format": "accord-bundle/1", "checkpoint": <C2SP signed note>,
 "entries": [{"seq": n, "entry": <base64 of the canonical entry bytes>,
@@ -243,8 +244,215 @@ def verify_bundle(bundle: dict[str, Any], key: str) -> Verified:
     return Verified(origin, size, root, entries)
 
 
+# --- evidence packs -----------------------------------------------------------------------
+
+PACK_FORMAT = "accord-evidence-pack/1"
+PACK_MARKER = b"\n%%ACCORD-PACK "
+
+
+@dataclass(frozen=True)
+class VerifiedPack:
+    """What a pack proved: the offer, the PDF's digest, both checkpoints' sizes, the
+    entries about the offer (against the first) and the pack's own entry (the second)."""
+
+    origin: str
+    offer_id: str
+    pdf_sha256: str
+    sizes: tuple[int, int]
+    entries: list[dict[str, Any]]
+    pack_entry: dict[str, Any]
+    blobs: int
+    checks: list[str]
+
+
+def split_pack(data: bytes) -> tuple[bytes, dict[str, Any]]:
+    """The PDF bytes and the manifest of a pack file. The trailer must be the file's last
+    line, exactly: marker, canonical base64 of the manifest, one newline, nothing after."""
+    at = data.rfind(PACK_MARKER)
+    if at < 0:
+        raise VerifyError("no %%ACCORD-PACK trailer: not an Accord evidence pack")
+    tail = data[at + len(PACK_MARKER) :]
+    if not tail.endswith(b"\n") or b"\n" in tail[:-1]:
+        raise VerifyError("the %%ACCORD-PACK trailer is not the file's last line")
+    try:
+        text = tail[:-1].decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise VerifyError("the pack's manifest is not base64") from exc
+    raw = _canonical_b64(text, "the pack's manifest")
+    try:
+        manifest = json.loads(raw)
+    except ValueError as exc:
+        raise VerifyError("the pack's manifest is not JSON") from exc
+    if not isinstance(manifest, dict):
+        raise VerifyError("the pack's manifest is not a JSON object")
+    if raw != _canonical_json(manifest):
+        raise VerifyError("the pack's manifest is not in canonical form")
+    pdf = data[:at]
+    if not pdf.startswith(b"%PDF-"):
+        raise VerifyError("the pack does not start with a PDF")
+    return pdf, manifest
+
+
+def _hex(text: Any, what: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text)
+    except (TypeError, ValueError) as exc:
+        raise VerifyError(f"{what} is not hex") from exc
+    if raw.hex() != text:
+        raise VerifyError(f"{what} is not in lower-case hex")
+    return raw
+
+
+def _canonical_json(obj: Any) -> bytes:
+    """The manifest's one form: sorted keys, no spaces, UTF-8 (its values are ASCII and
+    integers, where this equals RFC 8785)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _proven(item: Any, size: int, root: bytes, what: str) -> tuple[dict[str, Any], bytes]:
+    try:
+        seq = int(item["seq"])
+        raw = _canonical_b64(item["entry"], f"{what}: entry")
+        proof = [_canonical_b64(p, f"{what}: proof") for p in item["proof"]]
+    except (KeyError, TypeError) as exc:
+        raise VerifyError(f"{what} is malformed: {exc}") from exc
+    try:
+        verify_inclusion(leaf_hash(raw), seq, size, proof, root)
+    except VerifyError as exc:
+        raise VerifyError(f"{what} (journal entry {seq}): {exc}") from exc
+    try:
+        entry = json.loads(raw)
+    except ValueError as exc:
+        raise VerifyError(f"{what} (journal entry {seq}): not JSON") from exc
+    if not isinstance(entry, dict) or entry.get("seq") != seq:
+        raise VerifyError(f"{what}: entry {seq} says it is another entry")
+    if not isinstance(entry.get("data"), dict):
+        raise VerifyError(f"{what}: entry {seq} has no data")
+    return entry, raw
+
+
+def _checkpoint(note_key: NoteKey, note: Any, which: str) -> tuple[int, bytes]:
+    if not isinstance(note, str):
+        raise VerifyError(f"checkpoint {which} is missing")
+    try:
+        origin, size, root = parse_checkpoint(note_key.open(note))
+    except VerifyError as exc:
+        raise VerifyError(f"checkpoint {which}: {exc}") from exc
+    if origin != note_key.name:
+        raise VerifyError(f"checkpoint {which} is for log {origin!r}, the key is {note_key.name!r}")
+    return size, root
+
+
+def _offers_entries(offer_id: str, entries: list[dict[str, Any]]) -> None:
+    """The entries are this offer's: the offer itself, its journey, its terms version and
+    document, the customer version it pinned and the contacts it names; nothing else."""
+    offers = [e for e in entries if e.get("type") == "offer"]
+    if not offers or any(e.get("id") != offer_id for e in offers):
+        raise VerifyError(f"the pack's entries do not hold offer {offer_id} alone")
+    made = min(offers, key=lambda e: int(e["seq"]))["data"]
+    terms_id, customer_id = made.get("terms_version_id"), made.get("customer_id")
+    customer_seq, contacts = made.get("customer_seq"), {made.get("contact_id")}
+    contacts |= {e["data"].get("decided_by") for e in offers}
+    seen = {"terms_version": False, "customer": False}
+    document_id = None
+    for e in entries:
+        kind, seq, data = e.get("type"), e["seq"], e["data"]
+        if kind == "terms_version" and e.get("id") == terms_id:
+            seen["terms_version"] = True
+            document_id = data.get("document_id")
+    for e in entries:
+        kind, seq, data = e.get("type"), e["seq"], e["data"]
+        ok = (
+            kind == "offer"
+            or (kind == "journey_event" and data.get("offer_id") == offer_id)
+            or (kind == "terms_version" and e.get("id") == terms_id)
+            or (kind == "terms_document" and document_id and e.get("id") == document_id)
+            or (kind == "customer" and e.get("id") == customer_id and seq == customer_seq)
+            or (kind == "contact" and e.get("id") in contacts)
+        )
+        if not ok:
+            raise VerifyError(
+                f"journal entry {seq} ({kind} {e.get('id')}) is not offer {offer_id}'s"
+            )
+        if kind == "customer":
+            seen["customer"] = True
+    for what, found in seen.items():
+        if not found:
+            raise VerifyError(f"the pack lacks the offer's {what.replace('_', ' ')} entry")
+
+
+def verify_pack(data: bytes, key_line: str) -> VerifiedPack:
+    """Check an evidence pack file against a trusted verifier key: both checkpoints'
+    signatures, the consistency of the second with the first, every entry's inclusion, that
+    the pack's own entry names this offer and this PDF's SHA-256, and every blob's bytes."""
+    note_key = NoteKey.parse(key_line)
+    pdf, m = split_pack(data)
+    checks = [f"trailer and manifest well formed; PDF of {len(pdf):,} bytes"]
+    if m.get("format") != PACK_FORMAT:
+        raise VerifyError(f"not an Accord evidence pack (format {m.get('format')!r})")
+    offer_id, pdf_sha256 = m.get("offer_id"), m.get("pdf_sha256")
+    if not isinstance(offer_id, str) or not isinstance(pdf_sha256, str):
+        raise VerifyError("the manifest names no offer or PDF digest")
+    notes = m.get("checkpoints")
+    if not isinstance(notes, list) or len(notes) != 2:
+        raise VerifyError("the manifest must hold two checkpoints")
+    size1, root1 = _checkpoint(note_key, notes[0], "1")
+    size2, root2 = _checkpoint(note_key, notes[1], "2")
+    checks.append(f"checkpoints at sizes {size1} and {size2} signed by {note_key.name}")
+    try:
+        consistency = [_hex(p, "consistency proof") for p in m.get("consistency", [])]
+        verify_consistency(size1, size2, consistency, root1, root2)
+    except (TypeError, VerifyError) as exc:
+        raise VerifyError(f"consistency of checkpoint 2 with checkpoint 1: {exc}") from exc
+    checks.append(f"checkpoint {size2} extends checkpoint {size1} (consistency proof)")
+    items = m.get("entries")
+    if not isinstance(items, list) or not items:
+        raise VerifyError("the manifest holds no entries")
+    entries: list[dict[str, Any]] = []
+    for i, item in enumerate(items):
+        entry, _ = _proven(item, size1, root1, f"entries[{i}]")
+        entries.append(entry)
+    if len({e["seq"] for e in entries}) != len(entries):
+        raise VerifyError("an entry is in the pack twice")
+    checks.append(f"{len(entries)} entries included in checkpoint {size1}")
+    _offers_entries(offer_id, entries)
+    checks.append(f"the entries are offer {offer_id}'s")
+    pack, _ = _proven(m.get("pack_entry"), size2, root2, "pack_entry")
+    pd = pack["data"]
+    if pack.get("type") != "evidence_pack" or pd.get("offer_id") != offer_id:
+        raise VerifyError(f"the pack's own entry {pack['seq']} is not a pack of offer {offer_id}")
+    digest = hashlib.sha256(pdf).hexdigest()
+    if digest != pdf_sha256 or pd.get("pdf_sha256") != digest:
+        raise VerifyError("the PDF's SHA-256 is not the one the pack's journal entry records")
+    if pd.get("size") != len(pdf) or pd.get("checkpoint_size") != size1:
+        raise VerifyError("the pack's journal entry records another size or checkpoint")
+    checks.append(f"pack entry {pack['seq']} records this PDF (SHA-256 {digest})")
+    blobs = m.get("blobs")
+    if not isinstance(blobs, dict):
+        raise VerifyError("the manifest's blobs are missing")
+    for name, b64 in blobs.items():
+        raw = _canonical_b64(b64, f"blob {name}") if isinstance(b64, str) else None
+        if raw is None or hashlib.sha256(raw).hexdigest() != name:
+            raise VerifyError(f"blob {name}: its bytes do not hash to its name")
+    wanted = {e["data"]["blob"] for e in entries if isinstance(e["data"].get("blob"), str)}
+    missing = sorted(wanted - set(blobs))
+    if missing:
+        raise VerifyError(f"blob {missing[0]} named by the entries is not in the pack")
+    if set(blobs) - wanted:
+        raise VerifyError("the pack holds a blob no entry names")
+    checks.append(f"{len(blobs)} blobs (terms, screens) match their SHA-256")
+    return VerifiedPack(
+        note_key.name, offer_id, digest, (size1, size2), entries, pack, len(blobs), checks
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Verify an Accord bundle offline.")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["pack"]:
+        return _main_pack(argv[1:])
+    parser = argparse.ArgumentParser(
+        description="Verify an Accord bundle offline (or an evidence pack: `pack FILE --key`)."
+    )
     parser.add_argument("bundle", help="bundle JSON file")
     parser.add_argument(
         "--key", required=True, help="the log's verifier key line (from the provider)"
@@ -258,6 +466,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
     print(f"OK: {len(result.entries)} entries proven in {result.origin} at size {result.tree_size}")
+    return 0
+
+
+def _main_pack(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="verifier.py pack", description="Verify an Accord evidence pack offline."
+    )
+    parser.add_argument("pack", help="the evidence pack (a PDF with its trailer)")
+    parser.add_argument(
+        "--key", required=True, help="the log's verifier key line (from the provider)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        with open(args.pack, "rb") as f:
+            result = verify_pack(f.read(), args.key)
+    except (OSError, ValueError) as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    for line in result.checks:
+        print(f"ok  {line}")
+    print("verified")
     return 0
 
 

@@ -60,13 +60,15 @@ def test_demo_is_a_believable_provider_and_verifies(cli_on: Run, db: Database) -
         )
         # A typo fixed from the start: what we believed before the fix is still there.
         hdp = by_code["HDP"]
-        fix = next(
-            c
-            for c in queries.customer_history(s, bob, hdp.entity_id)
-            if c["entry"].kind == "parties.customer.changed"
-        )
-        assert "mistyped" in fix["entry"].reason and fix["entry"].valid_from == hdp.valid_from
-        before_fix = queries.AsOf.of(hdp.valid_from, fix["entry"].at - timedelta(microseconds=1))
+        history = queries.customer_history(s, bob, hdp.entity_id)
+        created = next(c["entry"] for c in history if c["entry"].kind == "parties.customer.created")
+        fixes = [
+            c["entry"]
+            for c in history
+            if c["entry"].kind == "parties.customer.changed" and "mistyped" in c["entry"].reason
+        ]
+        assert len(fixes) == 1 and fixes[0].valid_from == created.valid_from
+        before_fix = queries.AsOf.of(hdp.valid_from, fixes[0].at - timedelta(microseconds=1))
         assert queries.get_customer_for(s, bob, hdp.entity_id, when=before_fix).phone != hdp.phone
         # A contact who left stays in the history.
         kinds = [

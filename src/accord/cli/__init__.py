@@ -4,7 +4,8 @@ The whole command tree is assembled here; each command lives with its kind in
 `instance` (init, demo, serve), `journal` (verify, rebuild, checkpoint, key),
 `accounts` (user, token) and `bench`; a capability's own commands live in its `cli`
 module (`accord.parties.cli`: customer, contact, site; `accord.agreements.cli`: coverage,
-asset, contract, line, invoice, import). A command parses its options,
+asset, contract, line, invoice, import; `accord.evidence.cli`: terms, offer, evidence). A
+command parses its options,
 calls the store or a capability's service in one unit of work, and prints. Bad input, an
 unknown record, a failed check or an unreachable database ends in one line on stderr
 naming the field or the thing, with exit status 1.
@@ -19,6 +20,7 @@ import typer
 from accord import __version__
 from accord.agreements import cli as agreements
 from accord.cli import accounts, bench, instance, journal
+from accord.evidence import cli as evidence
 from accord.parties import cli as parties
 
 app = typer.Typer(
@@ -108,12 +110,36 @@ invoice_app.command("show")(agreements.invoice_show)
 invoice_app.command("csv")(agreements.invoice_csv)
 app.add_typer(invoice_app, name="invoice")
 
+terms_app = typer.Typer(
+    no_args_is_help=True, help="Terms documents and their versions, exactly as published."
+)
+terms_app.command("list")(evidence.terms_list)
+terms_app.command("add")(evidence.terms_add)
+terms_app.command("publish")(evidence.terms_publish)
+app.add_typer(terms_app, name="terms")
+
+offer_app = typer.Typer(
+    no_args_is_help=True, help="Offers: what customers were offered, and their journeys."
+)
+offer_app.command("list")(evidence.offer_list)
+offer_app.command("show")(evidence.offer_show)
+app.add_typer(offer_app, name="offer")
+
+evidence_app = typer.Typer(no_args_is_help=True, help="Evidence held about customers.")
+evidence_app.command("export")(evidence.evidence_export)
+evidence_app.command("pack")(evidence.evidence_pack)
+evidence_app.command("verify")(evidence.evidence_verify)
+app.add_typer(evidence_app, name="evidence")
+
 bench_app = typer.Typer(
     no_args_is_help=True, help="Measure the journal (the README's benchmark figures)."
 )
 bench_app.command("journal")(bench.journal)
 bench_app.command("verify")(bench.verify)
 bench_app.command("entitlement")(bench.entitlement)
+bench_app.command("evidence")(bench.evidence)
+bench_app.command("storage")(bench.storage)
+bench_app.command("corpus")(bench.corpus)
 app.add_typer(bench_app, name="bench")
 
 

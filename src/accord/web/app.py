@@ -60,11 +60,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from accord.agreements import pages as agreements_pages
     from accord.audit import api as audit_api
     from accord.audit import pages as audit_pages
+    from accord.evidence import api as evidence_api
+    from accord.evidence import pages as evidence_pages
     from accord.parties import api as parties_api
     from accord.parties import pages as parties_pages
 
-    for module in (accounts_api, parties_api, audit_api, agreements_api):
+    for module in (accounts_api, parties_api, audit_api, agreements_api, evidence_api):
         app.include_router(module.router, prefix="/api")
-    for module in (accounts_pages, parties_pages, agreements_pages, audit_pages):
+    # Authenticated by an offer's capture token, and open to any origin (CORS) alone.
+    app.include_router(evidence_api.capture_router, prefix="/api")
+    app.add_middleware(evidence_api.CaptureCors)
+    for module in (accounts_pages, parties_pages, agreements_pages, audit_pages, evidence_pages):
         app.include_router(module.router)
     return app

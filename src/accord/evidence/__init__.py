@@ -1,0 +1,1 @@
+"""Evidence: terms and their versions, offers and the journeys customers went through."""
