@@ -30,7 +30,7 @@ from accord.agreements.models import (
 from accord.agreements.schemas import Entitlement
 from accord.errors import NotFound
 from accord.store import journal, temporal
-from accord.store.db import FOREVER, from_micros, to_micros
+from accord.store.db import FOREVER, driver_rows, from_micros, to_micros
 from accord.store.temporal import AsOf, Versioned
 
 __all__ = ["AsOf"]
@@ -419,38 +419,38 @@ WHERE tenant_id = :t AND recorded_from <= :k AND recorded_to > :k
 
 
 def _book_for_asset(session: Session, tenant_id: int, asset_id: str, known_at: datetime) -> Book:
-    rows = session.execute(
-        _BOOK_SQL, {"t": tenant_id, "id": asset_id, "k": to_micros(known_at)}
-    ).all()
+    # On the driver: every entitlement answer runs this, and SQLAlchemy's per-row result
+    # handling cost about as much as the statement (the columns are plain integers and text).
+    rows = driver_rows(
+        session, _BOOK_SQL, {"t": tenant_id, "id": asset_id, "k": to_micros(known_at)}
+    )
     assets: list[AssetV] = []
     lines: list[LineV] = []
     contracts: list[ContractV] = []
     levels: list[LevelV] = []
-    for r in rows:
-        vf, vt = from_micros(r.valid_from), from_micros(r.valid_to)
-        if r.k == "a":
-            label = " ".join(x for x in (r.s6, r.s7) if x)
-            assets.append(AssetV(r.entity_id, vf, vt, r.s1, r.s2, r.s3, r.s4, r.s5, label))
-        elif r.k == "l":
-            lines.append(
-                LineV(r.entity_id, r.s1, vf, vt, r.s4, r.s2, r.s3, r.s5, r.i1, r.i2, r.seq)
-            )
-        elif r.k == "s":
-            targets = r.s2 if isinstance(r.s2, dict) else json.loads(r.s2)
-            levels.append(LevelV(r.entity_id, vf, vt, r.s1, targets))
+    for k, eid, valid_from, valid_to, seq, s1, s2, s3, s4, s5, s6, s7, i1, i2, t1, t2 in rows:
+        vf, vt = from_micros(valid_from), from_micros(valid_to)
+        if k == "a":
+            label = " ".join(x for x in (s6, s7) if x)
+            assets.append(AssetV(eid, vf, vt, s1, s2, s3, s4, s5, label))
+        elif k == "l":
+            lines.append(LineV(eid, s1, vf, vt, s4, s2, s3, s5, i1, i2, seq))
+        elif k == "s":
+            targets = s2 if isinstance(s2, dict) else json.loads(s2)
+            levels.append(LevelV(eid, vf, vt, s1, targets))
         else:
             contracts.append(
                 ContractV(
-                    r.entity_id,
+                    eid,
                     vf,
                     vt,
-                    r.s1,
-                    r.s2,
-                    r.s3,
-                    r.s4,
-                    None if r.t1 is None else from_micros(r.t1),
-                    None if r.t2 is None else from_micros(r.t2),
-                    r.seq,
+                    s1,
+                    s2,
+                    s3,
+                    s4,
+                    None if t1 is None else from_micros(t1),
+                    None if t2 is None else from_micros(t2),
+                    seq,
                 )
             )
     assets.sort(key=lambda a: a.valid_from)
