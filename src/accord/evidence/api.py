@@ -16,8 +16,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -79,15 +78,6 @@ UNTRUSTED = {
 OptionalId = Annotated[
     str | None, Query(pattern=r"^[0-9A-Za-z-]{1,64}$", description="a record's public id")
 ]
-
-
-@contextmanager
-def _reading(db: Database) -> Iterator[Session]:
-    """A read whose records stay readable after it ends (the read's rollback would expire
-    them): pages and answers are built from them afterwards."""
-    with db.reading() as s:
-        yield s
-        s.expunge_all()
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -227,7 +217,7 @@ CaptureToken = Annotated[str, Depends(capture_token)]
 def list_terms(actor: CurrentActor, db: DbDep) -> list[TermsDocumentPublic]:
     """Terms documents by code, each with its versions (oldest first) and the one in
     effect now."""
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         return [_document(s, actor, d.entity_id) for d in queries.list_documents(s, actor)]
 
 
@@ -250,7 +240,7 @@ def create_terms(
 @router.get("/terms/{document_id}", response_model=TermsDocumentPublic)
 def get_terms(actor: CurrentActor, db: DbDep, document_id: RecordId) -> TermsDocumentPublic:
     """A terms document with its versions (oldest first) and the one in effect now."""
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         return _document(s, actor, document_id)
 
 
@@ -299,7 +289,7 @@ def publish_terms_version(
 def get_terms_version(actor: CurrentActor, db: DbDep, version_id: RecordId) -> TermsVersionPublic:
     """A terms version: its label, media type, SHA-256, size, publication and effective
     dates. Its bytes are at `/content`."""
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         return terms_version_public(queries.get_version_for(s, actor, version_id))
 
 
@@ -310,7 +300,7 @@ def get_terms_version(actor: CurrentActor, db: DbDep, version_id: RecordId) -> T
 )
 def terms_version_content(actor: CurrentActor, db: DbDep, version_id: RecordId) -> Response:
     """The version's bytes exactly as published, with its media type."""
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         version, content = queries.version_content(s, actor, version_id)
     media = version.media_type + (
         "; charset=utf-8" if version.media_type.startswith("text/") else ""
@@ -321,7 +311,7 @@ def terms_version_content(actor: CurrentActor, db: DbDep, version_id: RecordId) 
 @router.get("/terms-versions/{version_id}/acceptances", response_model=list[Acceptance])
 def terms_acceptances(actor: CurrentActor, db: DbDep, version_id: RecordId) -> list[Acceptance]:
     """Which customers accepted this terms version: each accepted offer, by decision time."""
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         version = queries.get_version_for(s, actor, version_id)
         names = queries.customer_names(s, actor)
         return [
@@ -350,7 +340,7 @@ def not_on_latest(
     """Customers whose latest acceptance of this document is of an older version than the
     one in effect on `on` (default now)."""
     when = instants(on=on)["on"]
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         _, behind = queries.not_on_latest(s, actor, document_id, when)
         names = queries.customer_names(s, actor)
         return [
@@ -382,7 +372,7 @@ def list_offers(
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> OfferList:
     """Offers, newest first: all to a customer, by status, under a terms version."""
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         rows, total = queries.list_offers(
             s,
             actor=actor,
@@ -415,7 +405,7 @@ def create_offer(
 @router.get("/offers/{offer_id}", response_model=OfferPublic)
 def get_offer(actor: CurrentActor, db: DbDep, offer_id: RecordId) -> OfferPublic:
     """An offer: to whom, what, under which terms version, and its outcome."""
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         offer = queries.get_offer_for(s, actor, offer_id)
         return offer_public(offer, queries.made_at(s, actor, offer_id))
 
@@ -424,7 +414,7 @@ def get_offer(actor: CurrentActor, db: DbDep, offer_id: RecordId) -> OfferPublic
 def offer_events(actor: CurrentActor, db: DbDep, offer_id: RecordId) -> list[EventPublic]:
     """The offer's journey in order: screens (with their form state), ticks, unticks,
     changes and the outcome, each with the journal entry that recorded it."""
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         return [event_public(e) for e in queries.journey(s, actor, offer_id)]
 
 
@@ -462,7 +452,7 @@ def offer_screen(
     n: Annotated[int, Path(ge=0, le=1_000_000, description="the event's place in the journey")],
 ) -> Response:
     """A screen exactly as captured: its HTML, or its rrweb recording (JSON)."""
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         event = queries.get_event_for(s, actor, offer_id, n)
         content = queries.screen_content(s, actor, event)
         media = queries.screen_media_type(event) or "application/octet-stream"
@@ -496,7 +486,7 @@ def offer_evidence(actor: CurrentActor, db: DbDep, offer_id: RecordId) -> dict[s
     """What an evidence pack of the offer holds, as JSON: the offer, the customer as it
     was then and the RFC 6902 patch to now with the changes since, the terms version, the
     journey in order (screens by digest), and the journal entry of every record."""
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         ev = queries.offer_evidence(s, actor, offer_id)
         return {
             "offer": offer_public(ev.offer, ev.made_at).model_dump(mode="json"),
@@ -533,7 +523,7 @@ def customer_evidence_export(
     a ZIP with manifest.json (its versions and every recorded change, offers, journeys,
     terms versions and their journal entries) and every document and screen by SHA-256
     under blobs/."""
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         name, data = exports.customer_export(s, actor, customer_id)
     return Response(
         data,
@@ -557,18 +547,9 @@ def capture(
     unticks, changes and the outcome, numbered by `n` per offer. An `n` already on record
     is acknowledged again and not stored twice, so retries and reloads are safe. The
     address and browser are taken from the request."""
-    try:
-        with db.unit_of_work() as s:
-            service.capture_tenant(s, offer_id=offer_id, token=token)
-            events = parse_events(loads(body))
-            done = service.capture_events(
-                s, offer_id=offer_id, token=token, events=events, origin=_origin(request)
-            )
-    except service.CaptureDenied as exc:
-        raise LoginRequired(str(exc)) from None
-    except service.Conflict as exc:
-        raise _conflict(exc) from None
-    return Ingested(received=done.received, length=done.length)
+    return _capture(
+        db, token, offer_id, request, lambda: parse_events(loads(body)), service.capture_events
+    )
 
 
 @capture_router.post("/capture/{offer_id}/rrweb", response_model=Ingested)
@@ -583,12 +564,26 @@ def capture_rrweb(
     snapshot becomes a screen (its recording kept as application/vnd.rrweb+json), inputs
     on boxes ticks and unticks, other inputs changes, and custom events tagged `accepted`
     or `declined` the outcome. Posting the same recording again stores nothing twice."""
+    return _capture(
+        db, token, offer_id, request, lambda: parse_rrweb(loads(body)), service.capture_rrweb
+    )
+
+
+def _capture(
+    db: Database,
+    token: str | None,
+    offer_id: str,
+    request: Request,
+    parse: Callable[[], Any],
+    ingest: Callable[..., service.Ingested],
+) -> Ingested:
+    """One capture request: the token checked first (a stranger learns nothing of the
+    body's shape), then the body parsed and ingested in one unit of work."""
     try:
         with db.unit_of_work() as s:
             service.capture_tenant(s, offer_id=offer_id, token=token)
-            events = parse_rrweb(loads(body))
-            done = service.capture_rrweb(
-                s, offer_id=offer_id, token=token, events=events, origin=_origin(request)
+            done = ingest(
+                s, offer_id=offer_id, token=token, events=parse(), origin=_origin(request)
             )
     except service.CaptureDenied as exc:
         raise LoginRequired(str(exc)) from None

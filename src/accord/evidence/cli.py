@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,7 +44,7 @@ from accord.evidence.models import MediaType, OfferStatus, TermsDocument, TermsV
 from accord.evidence.schemas import MAX_TERMS_BYTES, MB, TermsDocumentCreate, TermsVersionCreate
 from accord.parties import queries as parties
 from accord.store.checkpoints import load_key
-from accord.store.db import FOREVER, Database
+from accord.store.db import FOREVER
 from accord.store.temporal import AsOf
 from accord.verifier import VerifyError, verify_pack
 
@@ -56,15 +54,6 @@ SUFFIXES = {".pdf": MediaType.PDF, ".html": MediaType.HTML, ".htm": MediaType.HT
 
 CodeArg = Annotated[str, typer.Argument(help="The terms document's code, e.g. MSA.")]
 CustomerArg = Annotated[str, typer.Argument(help="The customer's account code or id.")]
-
-
-@contextmanager
-def _reading(db: Database) -> Iterator[Session]:
-    """A read whose records stay readable after it ends (the read's rollback would expire
-    them): pages and answers are built from them afterwards."""
-    with db.reading() as s:
-        yield s
-        s.expunge_all()
 
 
 def _key(name: str, value: str) -> str:
@@ -142,7 +131,7 @@ def _version_of(s: Session, actor: Actor, ref: str) -> TermsVersion:
 @guarded
 def terms_list(tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
     """List the terms documents with their versions and the one in effect now."""
-    with database() as db, _reading(db) as s:
+    with database() as db, db.reading(detach=True) as s:
         actor = _operator(s, tenant)
         items: list[dict[str, Any]] = []
         for d in queries.list_documents(s, actor):
@@ -322,7 +311,7 @@ def offer_show(
     """Show an offer: what was offered to whom under which terms, its journey in order
     (screens with their ticks, changes) and its outcome."""
     offer = _key("offer", offer)
-    with database() as db, _reading(db) as s:
+    with database() as db, db.reading(detach=True) as s:
         actor = _operator(s, tenant)
         ev = queries.offer_evidence(s, actor, offer)
         o = ev.offer
@@ -416,7 +405,7 @@ def evidence_export(
         raise Invalid.one("out", f"{out_file} is a directory")
     if not out_file.parent.exists():
         raise Invalid.one("out", f"no directory {out_file.parent}")
-    with database() as db, _reading(db) as s:
+    with database() as db, db.reading(detach=True) as s:
         actor = _operator(s, tenant)
         customer_id = _customer_id(s, actor, customer)
         _, data = exports.customer_export(s, actor, customer_id)
@@ -444,7 +433,7 @@ def evidence_pack(
     if not out_file.parent.exists():
         raise Invalid.one("out", f"no directory {out_file.parent}")
     with database() as db:
-        with _reading(db) as s:
+        with db.reading(detach=True) as s:
             actor = _operator(s, tenant)
         issued = pack.issue(db, actor, offer, load_settings().key_dir)
     out_file.write_bytes(issued.data)
@@ -469,7 +458,7 @@ def evidence_verify(
     except OSError as exc:
         raise Invalid.one("pack", f"cannot read {pack_file}: {exc.strerror}") from None
     if key is None:
-        with database() as db, _reading(db) as s:
+        with database() as db, db.reading(detach=True) as s:
             slug = one_tenant(s, tenant).slug
         key = load_key(load_settings().key_dir, slug).verifier_key()
     try:

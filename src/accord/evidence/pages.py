@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -35,7 +34,6 @@ from accord.evidence.models import (
 )
 from accord.evidence.schemas import MAX_TERMS_BYTES, MB, TermsDocumentCreate, TermsVersionCreate
 from accord.parties import queries as parties
-from accord.store.db import Database
 from accord.store.temporal import AsOf
 from accord.web.deps import CSRF_FIELD, DbDep, check_csrf
 from accord.web.pages import (
@@ -73,15 +71,6 @@ _SCREEN_CSP = (
     '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
     "style-src 'unsafe-inline'; img-src data:; font-src data:\">"
 )
-
-
-@contextmanager
-def _reading(db: Database) -> Iterator[Session]:
-    """A read whose records stay readable after it ends (the read's rollback would expire
-    them): pages and answers are built from them afterwards."""
-    with db.reading() as s:
-        yield s
-        s.expunge_all()
 
 
 # --- the capture script ----------------------------------------------------------------------
@@ -215,7 +204,7 @@ def offers(
     terms: Filter = "",
     page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         rows, total = queries.list_offers(
             s,
             actor=actor,
@@ -311,7 +300,7 @@ def offer_pack(request: Request, actor: PageActor, db: DbDep, offer_id: RecordId
 
 @router.get("/offers/{offer_id}")
 def offer(request: Request, actor: PageActor, db: DbDep, offer_id: RecordId) -> Response:
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         ev = queries.offer_evidence(s, actor, offer_id)
         history = queries.offer_history(s, actor, offer_id)
         journey = [_event_view(x, offer_id) for x in ev.events]
@@ -404,7 +393,7 @@ VERSION_FIELDS = (
 def _terms_page(
     request: Request, db: DbDep, actor: Actor, form: FormState, status_code: int = 200
 ) -> Response:
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         rows = []
         for d in queries.list_documents(s, actor):
             versions = queries.versions_of(s, actor, d.entity_id)
@@ -466,7 +455,7 @@ def _document_page(
     form: FormState,
     status_code: int = 200,
 ) -> Response:
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         d = queries.get_document_for(s, actor, document_id)
         versions = queries.versions_of(s, actor, document_id)
         latest = queries.latest_version(versions)
@@ -596,7 +585,7 @@ def publish_version(
 
 @router.get("/terms/versions/{version_id}")
 def terms_version(request: Request, actor: PageActor, db: DbDep, version_id: RecordId) -> Response:
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         v, content = queries.version_content(s, actor, version_id)
         d = queries.get_document_for(s, actor, v.document_id)
         versions = queries.versions_of(s, actor, v.document_id)
@@ -648,7 +637,7 @@ def reports(
     db: DbDep,
     version: Filter = "",
 ) -> Response:
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         names = queries.customer_names(s, actor)
         versions = _version_names(s, actor)
         chosen = version if version in versions else ""
@@ -713,7 +702,7 @@ def export(
     customer: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z-]+$")],
 ) -> Response:
     """One customer's evidence as a ZIP (for a data-subject access request)."""
-    with _reading(db) as s:
+    with db.reading(detach=True) as s:
         name, data = exports.customer_export(s, actor, customer)
     return Response(
         data,

@@ -118,10 +118,15 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def reading(self) -> Iterator[Session]:
+    def reading(self, *, detach: bool = False) -> Iterator[Session]:
+        """A read-only session, rolled back at the end. With `detach`, what was read stays
+        readable afterwards (the rollback would expire it): for pages and answers built
+        from the records after the read."""
         with self._read() as session:
             try:
                 yield session
+                if detach:
+                    session.expunge_all()
             finally:
                 session.rollback()
 

@@ -64,9 +64,8 @@ def operator_of(s: Session, tenant: str | None) -> Actor:
 @contextmanager
 def operator_reading(tenant: str | None) -> Iterator[tuple[Session, Actor]]:
     """A read of the database as the operator; what was read stays readable afterwards."""
-    with database() as db, db.reading() as s:
+    with database() as db, db.reading(detach=True) as s:
         yield s, operator_of(s, tenant)
-        s.expunge_all()  # detached, not expired by the read transaction's rollback
 
 
 # --- finding records ----------------------------------------------------------------------------
