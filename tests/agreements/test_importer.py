@@ -420,3 +420,105 @@ def test_a_change_the_services_refuse_is_a_problem_of_its_row(
         "changing it from 2028-01-01: the contract is not in force on 2028-01-01"
     )
     assert not report.applied
+
+
+SITES_HEADER = "customer_code,name,address,city,postcode,country,external_key,from\n"
+KEYED_SITES = (
+    "FAB,HQ,1 High Street,Leeds,LS1 1AA,GB,S-1,2024-12-01\n"
+    "FAB,Depot,Unit 4 Canal Road,Bradford,BD1 2BB,GB,S-2,2024-12-01\n"
+    "CON,Surgery,12 Market Place,York,YO1 7HH,GB,S-3,2024-12-01\n"
+)
+
+
+def sites_file(tmp_path: Path, rows: str) -> Path:
+    path = tmp_path / "sites.csv"
+    path.write_text(SITES_HEADER + rows, encoding="utf-8")
+    return path
+
+
+def site_names(db: Database, actor: Actor) -> dict[str, tuple[str, str | None]]:
+    """Site id -> (name, external key), every site of every customer, as of now."""
+    from accord.parties import queries as parties
+
+    out = {}
+    with db.reading() as s:
+        for c in parties.list_customers(s, actor=actor, when=AsOf.now())[0]:
+            for x in parties.sites_of(s, actor, c.entity_id, when=AsOf.now()):
+                out[x.entity_id] = (x.name, x.external_key)
+    return out
+
+
+def test_sites_with_external_keys_reimport_as_no_change_and_a_new_name_is_a_rename(
+    db: Database, alice: Actor, levels: dict[str, str], tmp_path: Path
+) -> None:
+    sites = sites_file(tmp_path, KEYED_SITES)
+    first = run(db, alice, [GOOD[0], sites], apply=True)
+    assert first.ok and first.counts["sites"].created == 3
+    ids = site_names(db, alice)
+    assert sorted(ids.values()) == [("Depot", "S-2"), ("HQ", "S-1"), ("Surgery", "S-3")]
+
+    before = size(db, alice)
+    again = run(db, alice, [GOOD[0], sites], apply=True)
+    assert again.ok and counts(again)["sites"] == (0, 0, 3)
+    assert size(db, alice) == before
+
+    # The same key under a new name: the site is renamed, not a second one created.
+    sites.write_text(SITES_HEADER + KEYED_SITES.replace("FAB,HQ,", "FAB,Head office,"))
+    renamed = run(db, alice, [sites], apply=True, changes_from=at("2026-01-01"))
+    assert renamed.ok, renamed.problems
+    assert counts(renamed)["sites"] == (0, 1, 2)
+    assert size(db, alice) == before + 1
+    hq = next(i for i, (_, key) in ids.items() if key == "S-1")
+    assert site_names(db, alice)[hq] == ("Head office", "S-1")
+    with db.reading() as s:
+        from accord.parties import queries as parties
+
+        was = parties.get_site_for(s, alice, hq, when=AsOf(at("2025-12-31"), at("2099-01-01")))
+        assert was.name == "HQ"
+    # Assets in the same import may name the site by its new name.
+    assets = tmp_path / "assets.csv"
+    shutil.copy(GOOD[2], assets)
+    edit(assets, "FAB-0001", "site", "Head office")
+    edit(assets, "FAB-0002", "site", "Head office")
+    edit(assets, "FAB-0003", "site", "Depot")
+    with_assets = run(db, alice, [sites, assets])
+    assert with_assets.ok, with_assets.problems
+    assert counts(with_assets)["sites"] == (0, 0, 3)
+
+
+def test_sites_without_keys_match_by_name_and_take_the_key_when_one_is_given(
+    db: Database, alice: Actor, levels: dict[str, str], tmp_path: Path
+) -> None:
+    assert run(db, alice, GOOD[:2], apply=True).applied  # the sites file has no keys
+    ids = set(site_names(db, alice))
+    keyed = run(db, alice, [sites_file(tmp_path, KEYED_SITES)], apply=True)
+    assert keyed.ok and counts(keyed)["sites"] == (0, 3, 0)
+    after = site_names(db, alice)
+    assert set(after) == ids and sorted(k for _, k in after.values()) == ["S-1", "S-2", "S-3"]
+    # A file without the column leaves the keys alone.
+    before = size(db, alice)
+    assert counts(run(db, alice, GOOD[:2], apply=True))["sites"] == (0, 0, 3)
+    assert size(db, alice) == before and site_names(db, alice) == after
+
+
+def test_site_external_key_problems_name_file_row_and_column(
+    db: Database, alice: Actor, levels: dict[str, str], tmp_path: Path
+) -> None:
+    before = size(db, alice)
+    dup = KEYED_SITES.replace(",S-2,", ",S-1,")
+    report = run(db, alice, [GOOD[0], sites_file(tmp_path, dup)], apply=True)
+    assert not report.applied
+    got = {(p.file, p.row, p.column): p.problem for p in report.problems}
+    assert got == {("sites.csv", 3, "external_key"): "duplicate: row 2 has the same key"}
+    assert size(db, alice) == before
+
+    # A key on record for another customer's site: an import does not move sites.
+    assert run(db, alice, [GOOD[0], sites_file(tmp_path, KEYED_SITES)], apply=True).applied
+    moved = KEYED_SITES.replace("CON,Surgery,", "FAB,Surgery,")
+    report = run(db, alice, [sites_file(tmp_path, moved)], apply=True)
+    got = {(p.file, p.row, p.column): p.problem for p in report.problems}
+    assert got == {
+        ("sites.csv", 4, "customer_code"): "the site with this key (Surgery) is on record for "
+        "another customer: an import cannot move it"
+    }
+    assert not report.applied

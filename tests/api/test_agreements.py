@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -776,3 +777,65 @@ def test_times_in_answers_are_utc_instants(as_: Client, alice: Actor) -> None:
         today(), datetime.min.time(), tzinfo=UTC
     ) + timedelta(hours=7)
     assert b.contract == e["contract_id"]
+
+
+def test_charges_preview_shows_the_adjustments_the_next_run_issues(
+    as_: Client, alice: Actor, carol: Actor, journal_size: Size
+) -> None:
+    api = as_(alice)
+    b = new_book(api)
+    two_ago, last, this = month_start(-2), month_start(-1), month_start()
+    for month in (two_ago, last):
+        assert (
+            len(ok(api.post("/api/invoice-runs", json={"period": month.isoformat()}))["issued"])
+            == 1
+        )
+    before_fix = utcnow().isoformat()
+    charges = f"/api/contracts/{b.contract}/charges"
+    clean = ok(api.get(charges, params={"period": this.isoformat()}))
+    assert clean["adjustments"] == [] and clean["invoice_total"] == clean["total"] == 3100
+    assert clean["number"] == f"FAB-MSP-1/{this:%Y-%m}" and clean["skipped"] is None
+
+    # The laptop in fact came under the contract on the 10th of the month before last:
+    # recorded now, true from then.
+    started = two_ago + timedelta(days=9)
+    ok(
+        api.post(
+            f"/api/lines/{b.line}/correct",
+            json={"starts": started.isoformat(), "reason": "delivered on the 10th"},
+        )
+    )
+    days = (last - two_ago).days
+    credit = int((Decimal(3100 * (days - 9)) / days).quantize(Decimal(1), ROUND_HALF_UP)) - 3100
+    size = journal_size(alice)
+    preview = ok(as_(carol).get(charges, params={"period": this.isoformat()}))
+    assert journal_size(alice) == size  # a preview issues nothing
+    assert [(ln["kind"], ln["tag"], ln["amount"]) for ln in preview["lines"]] == [
+        ("charge", "FAB-0001", 3100)
+    ]
+    assert [
+        (a["kind"], a["period"], a["period_start"], a["days_billed"], a["days_now"], a["amount"])
+        for a in preview["adjustments"]
+    ] == [("adjustment", f"{two_ago:%Y-%m}", two_ago.isoformat(), days, days - 9, credit)]
+    assert preview["total"] == 3100 and preview["adjustments_total"] == credit < 0
+    assert preview["invoice_total"] == 3100 + credit
+    # As known before the correction, there was nothing to adjust.
+    then = ok(api.get(charges, params={"period": this.isoformat(), "known_at": before_fix}))
+    assert then["adjustments"] == [] and then["invoice_total"] == 3100
+
+    run = ok(api.post("/api/invoice-runs", json={"period": this.isoformat()}))
+    invoice = ok(api.get(f"/api/invoices/{run['issued'][0]}"))
+    assert invoice["number"] == preview["number"] and invoice["total"] == preview["invoice_total"]
+    issued_adjustments = [ln for ln in invoice["lines"] if ln["kind"] == "adjustment"]
+    keys = ("line_id", "asset_id", "period_start", "period_end", "days_billed", "days_now")
+    assert [(*(ln[k] for k in keys), ln["amount"]) for ln in issued_adjustments] == [
+        (*(a[k] for k in keys), a["amount"]) for a in preview["adjustments"]
+    ]
+
+    # Now the period is invoiced: a run issues nothing more for it, and the next period
+    # has nothing left to adjust.
+    after = ok(api.get(charges, params={"period": this.isoformat()}))
+    assert after["issued_invoice_id"] == invoice["id"]
+    assert after["skipped"] == f"already invoiced for {this:%Y-%m}"
+    following = ok(api.get(charges, params={"period": month_start(1).isoformat()}))
+    assert following["adjustments"] == [] and following["skipped"] is None

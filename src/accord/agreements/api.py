@@ -22,10 +22,11 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from accord.access import Actor
-from accord.agreements import coverage, exports, queries, service
+from accord.agreements import exports, queries, service
 from accord.agreements.coverage import Segment
 from accord.agreements.models import ContractLine
 from accord.agreements.schemas import (
+    AdjustmentLine,
     AssetCreate,
     AssetList,
     AssetPublic,
@@ -516,40 +517,41 @@ def contract_charges(
         Query(description=f"any day of the billing period, {TIME_HINT}; default now"),
     ] = None,
 ) -> Charges:
-    """What an invoice for the contract's billing period containing `period` would charge,
-    from coverage as known at `known_at`, prorated by day. Nothing is issued; adjustments
-    for earlier periods are added by the invoice run."""
+    """The invoice a run for the contract's billing period containing `period` would issue,
+    from what is known at `known_at`: the period's charges prorated by day (`lines`,
+    `total`) and the adjustments for earlier invoiced periods corrected since
+    (`adjustments`), with `invoice_total`. The invoice run computes its invoices with the
+    same code. Nothing is issued; `skipped` says when a run would issue nothing."""
     on = _instant("period", period) or utcnow()
     with db.reading() as s:
         c = queries.get_contract_for(s, actor, contract_id, queries.AsOf(on, when.known_at))
-        start, end = coverage.period_containing(c.billing_period, on)
-        found = queries.charges(s, actor, contract_id, start=start, end=end, known_at=when.known_at)
-        levels = _levels(s, actor)
+        draft = service.draft_invoice(s, actor=actor, contract=c, period=on, known_at=when.known_at)
         reference, currency = c.reference, c.currency
-    lines = [
-        ChargeLine(
-            line_id=ch.line_id,
-            asset_id=ch.asset_id,
-            tag=ch.tag,
-            label=ch.label,
-            service_level_id=ch.service_level_id,
-            service_level=levels.get(ch.service_level_id, ""),
-            unit_price=ch.unit_price,
-            days=ch.days,
-            period_days=ch.period_days,
-            amount=ch.amount,
+        issued = draft.issued.entity_id if draft.issued else None
+    charges = [ChargeLine.model_validate(ln) for ln in draft.charges]
+    adjustments = [
+        AdjustmentLine.model_validate(
+            {**ln, "period": exports.period_label(ln["period_start"], ln["period_end"])}
         )
-        for ch in found
+        for ln in draft.adjustments
     ]
+    total = sum(ln.amount for ln in charges)
+    adjustments_total = sum(ln.amount for ln in adjustments)
     return Charges(
         contract_id=contract_id,
         reference=reference,
-        period_start=start,
-        period_end=end,
+        number=draft.number,
+        period_start=draft.start,
+        period_end=draft.end,
         currency=currency,
         known_at=when.known_at,
-        lines=lines,
-        total=sum(ln.amount for ln in lines),
+        lines=charges,
+        total=total,
+        adjustments=adjustments,
+        adjustments_total=adjustments_total,
+        invoice_total=total + adjustments_total,
+        issued_invoice_id=issued,
+        skipped=draft.skip,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -350,6 +350,7 @@ class BudgetMonth(BaseModel):
 
 
 class ChargeLine(BaseModel):
+    kind: Literal["charge", "adjustment"] = "charge"
     line_id: str
     asset_id: str
     tag: str
@@ -362,17 +363,44 @@ class ChargeLine(BaseModel):
     amount: int
 
 
+class AdjustmentLine(ChargeLine):
+    """An earlier invoiced period recomputed as known now, less all that was billed for it:
+    a credit when `amount` is below zero. `days` is `days_now`."""
+
+    kind: Literal["charge", "adjustment"] = "adjustment"
+    period: str = Field(description="the period it corrects: 2026-11, 2026-Q4 or 2026")
+    period_start: date
+    period_end: date = Field(description="exclusive")
+    days_billed: int = Field(description="days of it billed so far")
+    days_now: int = Field(description="days of it covered as known now")
+
+
 class Charges(BaseModel):
-    """What an invoice for the period would charge, computed now; nothing is issued."""
+    """The invoice a run for the period would issue, computed as known at `known_at`: the
+    period's charges (`lines`) and adjustments for earlier invoiced periods. Nothing is
+    issued: the invoice run issues exactly this, computed by the same code."""
 
     contract_id: str
     reference: str
+    number: str = Field(description="the number the invoice would be issued under")
     period_start: datetime
     period_end: datetime
     currency: str
     known_at: datetime
-    lines: list[ChargeLine]
-    total: int
+    lines: list[ChargeLine] = Field(description="the period's charges, prorated by day")
+    total: int = Field(description="the charges' total (`lines`); the invoice's is invoice_total")
+    adjustments: list[AdjustmentLine] = Field(
+        description="corrections to earlier invoiced periods (credits below zero)"
+    )
+    adjustments_total: int
+    invoice_total: int = Field(description="what the invoice would total: total + adjustments")
+    issued_invoice_id: str | None = Field(
+        description="the invoice already issued for this period (as known at known_at), if any"
+    )
+    skipped: str | None = Field(
+        description="why a run for this period would issue nothing (already invoiced, not in "
+        "force, nothing to invoice); null when it would issue this invoice"
+    )
 
 
 class InvoiceLinePublic(BaseModel):

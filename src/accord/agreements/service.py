@@ -4,7 +4,9 @@ writers of agreements.
 Every function takes the session and the actor, writes through the one write path and
 never commits. Changes take effect from a date (valid time), in the past (a correction:
 recorded now, true from then) or in the future (a cancellation from next month); every
-change of an agreement says why, and the journal keeps who.
+change of an agreement says why, and the journal keeps who. `draft_invoice` writes
+nothing: it is the invoice a run would issue, which the run issues and the charges
+preview shows, so the two cannot drift.
 """
 
 from __future__ import annotations
@@ -561,8 +563,99 @@ def _iso_day(t: datetime) -> str:
     return f"{t:%Y-%m-%d}"
 
 
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """The invoice a run would issue for one contract and billing period, as known at
+    `known_at`: its charges and its adjustments for earlier invoiced periods. The invoice
+    run issues exactly this; the charges preview shows it, so the two cannot differ."""
+
+    contract: Contract
+    start: datetime
+    end: datetime
+    label: str  # "2026-11", "2026-Q4", "2026"
+    number: str  # the number it is issued under
+    known_at: datetime
+    charges: list[dict[str, Any]]  # invoice lines of kind "charge"
+    adjustments: list[dict[str, Any]]  # invoice lines of kind "adjustment"
+    #: why a run issues nothing for it (already invoiced, not in force, nothing to
+    #: invoice); None when a run would issue it
+    skip: str | None
+    #: the invoice already issued for this period, if any (as known at `known_at`)
+    issued: Invoice | None
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        return [*self.charges, *self.adjustments]
+
+    @property
+    def total(self) -> int:
+        return sum(ln["amount"] for ln in self.lines)
+
+
+def draft_invoice(
+    session: Session,
+    *,
+    actor: Actor,
+    contract: Contract,
+    period: datetime,
+    known_at: datetime,
+    levels: dict[str, str] | None = None,
+) -> InvoiceDraft:
+    """The invoice for `contract`'s billing period containing `period`, from what is known
+    at `known_at`: coverage charged by the day, and for each earlier period the contract
+    was invoiced for (by invoices known then), that period recomputed less everything
+    billed for it, as adjustment lines (a credit when negative). Issues nothing."""
+    if levels is None:
+        levels = {
+            v.entity_id: v.name
+            for v in queries.list_service_levels(
+                session, actor=actor, when=AsOf(known_at, known_at)
+            )
+        }
+    c = contract
+    start, end = coverage.period_containing(c.billing_period, period)
+    label = period_label(c.billing_period, start)
+    previous = queries.invoices_of(session, actor, contract_id=c.entity_id, known_at=known_at)
+    segs = queries.contract_segments(session, actor.tenant_id, c.entity_id, known_at=known_at)
+    charges = [
+        {
+            "kind": "charge",
+            "period_start": _iso_day(start),
+            "period_end": _iso_day(end),
+            "service_level": levels.get(ch.service_level_id, ""),
+            **_money(ch),
+        }
+        for ch in coverage.charges(segs, start, end)
+    ]
+    adjustments = _adjustments(previous, segs, levels, before=start)
+    skip = None
+    issued = next((i for i in previous if i.period_start == start), None)
+    if issued is not None:
+        skip = f"already invoiced for {label}"
+    elif not previous and not any(
+        p.valid_from < end and start < p.valid_to
+        for p in queries.contract_periods(session, actor, c.entity_id, known_at=known_at)
+    ):
+        skip = f"not in force in {label}"
+    elif not charges and not adjustments:
+        skip = f"nothing to invoice for {label}"
+    return InvoiceDraft(
+        contract=c,
+        start=start,
+        end=end,
+        label=label,
+        number=f"{c.reference}/{label}",
+        known_at=known_at,
+        charges=charges,
+        adjustments=adjustments,
+        skip=skip,
+        issued=issued,
+    )
+
+
 def run_invoices(session: Session, *, actor: Actor, data: InvoiceRun) -> RunResult:
-    """Issue each contract's invoice for the billing period containing `data.period`.
+    """Issue each contract's invoice for the billing period containing `data.period`:
+    its `draft_invoice` as known now.
 
     Charges come from coverage as known now, prorated by day. Each earlier period the
     contract was invoiced for is recomputed as known now; where that differs from what was
@@ -581,37 +674,14 @@ def run_invoices(session: Session, *, actor: Actor, data: InvoiceRun) -> RunResu
             raise Invalid.one("contract_id", f"no contract {data.contract_id}")
     levels = {
         s.entity_id: s.name
-        for s in queries.list_service_levels(session, actor=actor, when=AsOf.now())
+        for s in queries.list_service_levels(session, actor=actor, when=AsOf(known_at, known_at))
     }
     for c in contracts:
-        start, end = coverage.period_containing(c.billing_period, data.period)
-        label = period_label(c.billing_period, start)
-        number = f"{c.reference}/{label}"
-        previous = queries.invoices_of(session, actor, contract_id=c.entity_id, known_at=known_at)
-        if any(i.period_start == start for i in previous):
-            result.skipped.append(f"{c.reference}: already invoiced for {label}")
-            continue
-        if not previous and not any(
-            p.valid_from < end and start < p.valid_to
-            for p in queries.contract_periods(session, actor, c.entity_id, known_at=known_at)
-        ):
-            result.skipped.append(f"{c.reference}: not in force in {label}")
-            continue
-        lines: list[dict[str, Any]] = []
-        segs = queries.contract_segments(session, actor.tenant_id, c.entity_id, known_at=known_at)
-        for ch in coverage.charges(segs, start, end):
-            lines.append(
-                {
-                    "kind": "charge",
-                    "period_start": _iso_day(start),
-                    "period_end": _iso_day(end),
-                    "service_level": levels.get(ch.service_level_id, ""),
-                    **_money(ch),
-                }
-            )
-        lines += _adjustments(previous, segs, levels, before=start)
-        if not lines:
-            result.skipped.append(f"{c.reference}: nothing to invoice for {label}")
+        draft = draft_invoice(
+            session, actor=actor, contract=c, period=data.period, known_at=known_at, levels=levels
+        )
+        if draft.skip is not None:
+            result.skipped.append(f"{c.reference}: {draft.skip}")
             continue
         invoice_id = str(uuid.uuid4())
         _write(
@@ -624,18 +694,18 @@ def run_invoices(session: Session, *, actor: Actor, data: InvoiceRun) -> RunResu
                 invoice_id,
                 known_at,
                 data={
-                    "number": number,
+                    "number": draft.number,
                     "contract_id": c.entity_id,
                     "customer_id": c.customer_id,
-                    "period_start": iso(start),
-                    "period_end": iso(end),
+                    "period_start": iso(draft.start),
+                    "period_end": iso(draft.end),
                     "currency": c.currency,
                     "coverage_known_at": iso(known_at),
-                    "lines": lines,
-                    "total": sum(ln["amount"] for ln in lines),
+                    "lines": draft.lines,
+                    "total": draft.total,
                     "note": None,
                 },
-                reason=f"invoice run for {label}",
+                reason=f"invoice run for {draft.label}",
             ),
         )
         result.issued.append(invoice_id)

@@ -92,7 +92,9 @@ Phone = Annotated[
 #: Option names the CLI uses for what the schemas and services call otherwise.
 RENAMED = {"effective": "from", "body": "options"}
 #: Fields that may be empty: '' given for one of them means "none".
-CLEARABLE = frozenset({"email", "phone", "notes", "role", "address", "city", "postcode", "country"})
+CLEARABLE = frozenset(
+    {"email", "phone", "notes", "role", "address", "city", "postcode", "country", "external_key"}
+)
 
 
 def _change(
@@ -328,7 +330,7 @@ def customer_show(
                 (
                     y.name,
                     ", ".join(filter(None, (y.address, y.city, y.postcode, y.country))),
-                    (),
+                    (f"external key {y.external_key}",) if y.external_key else (),
                     since,
                     y.id,
                 )
@@ -511,6 +513,13 @@ Address = Annotated[str | None, _opt("Street address ('' clears it).")]
 City = Annotated[str | None, _opt("Town or city ('' clears it).")]
 Postcode = Annotated[str | None, _opt("Postcode ('' clears it).")]
 Country = Annotated[str | None, _opt("ISO 3166-1 alpha-2 code, e.g. GB ('' clears it).")]
+ExternalKey = Annotated[
+    str | None,
+    _opt(
+        "Its key in another system, e.g. S-0042: no other site may have it; `accord import` "
+        "matches the site by it ('' clears it)."
+    ),
+]
 
 
 # A contact and a site are both parts of a customer with the same life (added, changed and
@@ -633,6 +642,7 @@ def site_add(
     city: City = None,
     postcode: Postcode = None,
     country: Country = None,
+    external_key: ExternalKey = None,
     from_: FromOpt = None,
     reason: ReasonReq = "",
     tenant: TenantOpt = None,
@@ -645,6 +655,7 @@ def site_add(
         "city": city,
         "postcode": postcode,
         "country": country,
+        "external_key": external_key,
     }
     _add_part("site", SiteCreate, customer, fields, from_, reason, tenant)
 
@@ -657,6 +668,7 @@ def site_change(
     city: City = None,
     postcode: Postcode = None,
     country: Country = None,
+    external_key: ExternalKey = None,
     from_: FromOpt = None,
     reason: ReasonReq = "",
     tenant: TenantOpt = None,
@@ -668,6 +680,7 @@ def site_change(
         "city": city,
         "postcode": postcode,
         "country": country,
+        "external_key": external_key,
     }
     _change_part("site", site, SiteUpdate, fields, from_, reason, tenant)
 

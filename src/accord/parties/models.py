@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.store.db import Base
@@ -60,3 +60,8 @@ class Site(Versioned, Base):
     city: Mapped[str | None] = mapped_column(String(100), nullable=True)
     postcode: Mapped[str | None] = mapped_column(String(20), nullable=True)
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)  # ISO 3166-1 alpha-2
+    #: its key in another system (the customer's register, the desk's): what an import
+    #: matches it by; one site's alone in the tenant (the service checks it)
+    external_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+    extra_table_args = (Index("ix_sites_external_key", "tenant_id", "external_key", "recorded_to"),)

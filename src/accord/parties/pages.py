@@ -95,6 +95,9 @@ SITE_FIELDS = (
     FormField("city", "Town or city"),
     FormField("postcode", "Postcode"),
     FormField("country", "Country", hint=_hint(SiteCreate, "country")),
+    FormField(
+        "external_key", "External key", hint=_hint(SiteCreate, "external_key"), autocomplete="off"
+    ),
 )
 
 EFFECTIVE_HINTS = {

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from accord.access import PARTY_WRITERS, Actor, require
 from accord.errors import NotFound
 from accord.parties.models import Contact, Customer, Site
 from accord.store import temporal
+from accord.store.db import FOREVER
 from accord.store.temporal import AsOf
 
 __all__ = ["AsOf"]  # re-exported: interfaces build it from `on` and `known_at`
@@ -124,6 +126,32 @@ def sites_of(session: Session, actor: Actor, customer_id: str, *, when: AsOf) ->
     get_customer_for(session, actor, customer_id, when=when)
     stmt = temporal.as_of(Site, actor.tenant_id, on=when.on, known_at=when.known_at)
     return list(session.scalars(stmt.where(Site.customer_id == customer_id).order_by(Site.name)))
+
+
+def sites_by_external_key(
+    session: Session, actor: Actor, keys: Sequence[str], *, on: datetime
+) -> dict[str, list[Site]]:
+    """The tenant's sites with these external keys (exact), as known now, whenever they
+    were on record: per key, one version of each such site, the one on `on`, else its last
+    before `on` (a removed site), else its first (one that starts later)."""
+    found: dict[str, dict[str, Site]] = {}
+    for i in range(0, len(keys), 500):
+        stmt = (
+            select(Site)
+            .where(
+                Site.tenant_id == actor.tenant_id,
+                Site.recorded_to == FOREVER,
+                Site.external_key.in_(keys[i : i + 500]),
+            )
+            .order_by(Site.valid_from)
+        )
+        for v in session.scalars(stmt):
+            assert v.external_key is not None
+            best = found.setdefault(v.external_key, {})
+            prev = best.get(v.entity_id)
+            if prev is None or v.valid_from <= on:
+                best[v.entity_id] = v
+    return {k: list(by_site.values()) for k, by_site in found.items()}
 
 
 def customer_timeline(

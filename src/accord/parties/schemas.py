@@ -66,6 +66,12 @@ class ContactUpdate(Change):
     phone: Text | None = Field(default=None, pattern=PHONE, description=PHONE_HINT)
 
 
+SITE_KEY_HINT = (
+    "its key in another system (the customer's register, the desk's), e.g. S-0042; "
+    "no other site may have it; imports match the site by it"
+)
+
+
 class SiteCreate(Change):
     name: Text = Field(min_length=1, max_length=200)
     address: Text | None = Field(default=None, max_length=300)
@@ -73,6 +79,9 @@ class SiteCreate(Change):
     postcode: Text | None = Field(default=None, max_length=20)
     country: Text | None = Field(
         default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. GB"
+    )
+    external_key: Text | None = Field(
+        default=None, min_length=1, max_length=100, description=SITE_KEY_HINT
     )
 
 
@@ -82,6 +91,9 @@ class SiteUpdate(Change):
     city: Text | None = Field(default=None, max_length=100)
     postcode: Text | None = Field(default=None, max_length=20)
     country: Text | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    external_key: Text | None = Field(
+        default=None, min_length=1, max_length=100, description=SITE_KEY_HINT
+    )
 
 
 class Removal(Change):
@@ -124,6 +136,7 @@ class SitePublic(BaseModel):
     city: str | None
     postcode: str | None
     country: str | None
+    external_key: str | None = Field(description="its key in another system, if any")
     version: VersionInfo
 
 

@@ -8,7 +8,9 @@ may be in the past (a correction) or in the future (a planned change).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from accord.access import PARTY_WRITERS, Actor, require
 from accord.errors import Invalid, NotFound
 from accord.fields import changed_data, record_data
+from accord.parties import queries
 from accord.parties.models import Contact, Customer, Site
 from accord.parties.schemas import (
     Change,
@@ -138,9 +141,18 @@ def change_customer(
 Part = type[Contact] | type[Site]
 
 
-def _add_part(session: Session, actor: Actor, model: Part, customer_id: str, data: Change) -> str:
+def _add_part(
+    session: Session,
+    actor: Actor,
+    model: Part,
+    customer_id: str,
+    data: Change,
+    check: Callable[[], None] | None = None,
+) -> str:
     require(actor, *PARTY_WRITERS)
     _must_exist(session, actor, Customer, customer_id, _when(data))
+    if check is not None:  # after the access checks: another tenant learns nothing
+        check()
     part_id = str(uuid.uuid4())
     fields = {**record_data(data), "customer_id": customer_id}
     _write(
@@ -156,10 +168,19 @@ def _add_part(session: Session, actor: Actor, model: Part, customer_id: str, dat
     return part_id
 
 
-def _change_part(session: Session, actor: Actor, model: Part, part_id: str, data: Change) -> None:
+def _change_part(
+    session: Session,
+    actor: Actor,
+    model: Part,
+    part_id: str,
+    data: Change,
+    check: Callable[[], None] | None = None,
+) -> None:
     require(actor, *PARTY_WRITERS)
     fields = changed_data(data, required=("name",))
     _must_exist(session, actor, model, part_id, _when(data))
+    if check is not None:
+        check()
     _write(
         session,
         actor,
@@ -201,13 +222,31 @@ def remove_contact(session: Session, *, actor: Actor, contact_id: str, data: Rem
     _remove_part(session, actor, Contact, contact_id, data)
 
 
+def _check_site_key(session: Session, actor: Actor, key: str | None, site_id: str | None) -> None:
+    """An external key names one site: imports match sites by it. A removed site keeps
+    its key (its history still names it), so the key is not free again."""
+    if key is None:
+        return
+    others = [
+        v
+        for v in queries.sites_by_external_key(session, actor, [key], on=utcnow()).get(key, [])
+        if v.entity_id != site_id
+    ]
+    if others:
+        raise Invalid.one(
+            "external_key", f"another site ({others[0].name}) already has the key {key}"
+        )
+
+
 def add_site(session: Session, *, actor: Actor, customer_id: str, data: SiteCreate) -> str:
     """A place of the customer's the provider looks after, from `effective` on."""
-    return _add_part(session, actor, Site, customer_id, data)
+    check = partial(_check_site_key, session, actor, data.external_key, None)
+    return _add_part(session, actor, Site, customer_id, data, check)
 
 
 def change_site(session: Session, *, actor: Actor, site_id: str, data: SiteUpdate) -> None:
-    _change_part(session, actor, Site, site_id, data)
+    check = partial(_check_site_key, session, actor, data.external_key, site_id)
+    _change_part(session, actor, Site, site_id, data, check)
 
 
 def remove_site(session: Session, *, actor: Actor, site_id: str, data: Removal) -> None:

@@ -2,9 +2,10 @@
 
 Finance keeps the book in spreadsheets before Accord; this brings it in, and keeps bringing
 it in while both are in use, without drift: each record is matched by its external key
-(customers by code, sites by customer and name, assets by external key or tag, contracts
-by reference, lines by external key), so a record already on file with the same values is
-left alone, one whose values differ gets a change, and only what is new is created.
+(customers by code, sites by external key or customer and name, assets by external key or
+tag, contracts by reference, lines by external key), so a record already on file with the
+same values is left alone, one whose values differ gets a change, and only what is new is
+created.
 Re-importing the same files changes nothing.
 
 Files are CSV or XLSX, one kind of record per file (named by the file's stem,

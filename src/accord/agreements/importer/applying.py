@@ -177,11 +177,8 @@ class _Import:
                 first[key] = r
                 out.append(r)
                 continue
-            where = f"row {other.number}"
-            if other.sheet is not r.sheet:
-                where += f" of {other.sheet.label}"
-            self._problem(r, _KEY_COLUMN[kind], f"duplicate: {where} has the same key")
-        if kind == "assets":  # an asset's external key is a key too
+            self._problem(r, _KEY_COLUMN[kind], f"duplicate: {_where(other, r)} has the same key")
+        if kind in ("sites", "assets"):  # their external key is a key too
             keys: dict[str, Row] = {}
             for r in list(out):
                 k = r.get("external_key")
@@ -189,9 +186,8 @@ class _Import:
                     continue
                 other = keys.setdefault(k, r)
                 if other is not r:
-                    self._problem(
-                        r, "external_key", f"duplicate: row {other.number} has the same key"
-                    )
+                    where = _where(other, r)
+                    self._problem(r, "external_key", f"duplicate: {where} has the same key")
                     out.remove(r)
         return out
 
@@ -320,7 +316,14 @@ class _Import:
         """Find in bulk which rows' records are already on file (by their external keys)."""
         self._on_file: dict[tuple[str, ...], list[str]] = defaultdict(list)
         self._by_external: dict[str, list[str]] = defaultdict(list)
-        if kind == "assets":
+        self._sites_keyed: dict[str, list[Any]] = {}
+        if kind == "sites":
+            keys = sorted({r.get("external_key") for r in rows if r.get("external_key")})
+            if keys:
+                self._sites_keyed = parties_queries.sites_by_external_key(
+                    self.s, self.actor, keys, on=self.changes_from
+                )
+        elif kind == "assets":
             tags = sorted({str(r.get("tag")).casefold() for r in rows})
             for chunk in _chunks(tags):
                 stmt = self._known(Asset, func.lower(Asset.tag).in_(chunk))
@@ -433,13 +436,35 @@ class _Import:
         name = str(row.get("name"))
         key = (code, name.casefold())
         fields = ("address", "city", "postcode", "country")
-        record = self._site_on_record(customer_id, name, row.get("from"))
+        external = row.get("external_key")
+        record = None
+        if external:  # matched by its key, whatever it is called now
+            found = self._sites_keyed.get(external, [])
+            if len(found) > 1:
+                raise self._fail(row, "external_key", "more than one site on record has this key")
+            record = found[0] if found else None
+            if record is not None and record.customer_id != customer_id:
+                raise self._fail(
+                    row,
+                    "customer_code",
+                    f"the site with this key ({record.name}) is on record for another "
+                    "customer: an import cannot move it",
+                )
+        by_key = record is not None
+        if record is None:
+            record = self._site_on_record(customer_id, name, row.get("from"))
+            if record is not None and external and record.external_key not in (None, external):
+                raise self._fail(
+                    row,
+                    "external_key",
+                    f"the site {record.name} has the external key {record.external_key} on record",
+                )
         if record is None:
             data = _parse(
                 SiteCreate,
                 {
                     "name": name,
-                    **{f: row.get(f) for f in fields if row.get(f) is not None},
+                    **{f: row.get(f) for f in (*fields, "external_key") if row.get(f) is not None},
                     "effective": row.get("from") or self.today,
                     "reason": row.reason,
                 },
@@ -453,6 +478,10 @@ class _Import:
             return "created"
         self.ids["sites"][key] = record.entity_id
         given = {f: row.get(f) for f in fields if row.has(f)}
+        if by_key and record.name != name:
+            given["name"] = name  # matched by its key: renamed
+        if external:
+            given["external_key"] = external  # a site matched by name takes the key
         extra = {"effective": self._effective(record), "reason": row.reason}
         update = self._changed(row, SiteUpdate, record, given, extra, "sites")
         if update is None:
@@ -705,6 +734,14 @@ class _Import:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _where(other: Row, row: Row) -> str:
+    """Where the first row with a key is, as seen from a later one with the same key."""
+    where = f"row {other.number}"
+    if other.sheet is not row.sheet:
+        where += f" of {other.sheet.label}"
+    return where
 
 
 def _parse(schema: type[M], data: Mapping[str, Any], kind: str, row: Row, work: _Import) -> M:

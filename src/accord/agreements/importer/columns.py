@@ -36,6 +36,7 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "city": Column(),
         "postcode": Column(),
         "country": Column(),
+        "external_key": Column(),
         "from": Column(DATE),
     },
     "assets": {

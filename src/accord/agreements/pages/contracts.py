@@ -367,6 +367,7 @@ def contract(
             "list_url": url("/contracts", **view),
             "budget_url": url(f"{path}/budget", known_at=view.get("known_at")),
             "invoices_url": url("/invoices", contract=contract_id),
+            "preview_url": url(f"{path}/invoice-preview", **view),
             "can_write": can_write,
             "can_renew": can_renew,
             "can_cancel": can_cancel,

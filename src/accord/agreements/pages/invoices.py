@@ -1,8 +1,10 @@
-"""Invoice pages: the list, an invoice run for a period, one invoice and its CSV."""
+"""Invoice pages: the list, an invoice run for a period, one invoice and its CSV, and a
+contract's invoice preview (what a run for a period would issue)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -21,7 +23,17 @@ from accord.agreements.schemas import InvoiceRun
 from accord.errors import Invalid, parse
 from accord.store.db import utcnow
 from accord.web.deps import DbDep
-from accord.web.pages import CheckedForm, FormField, FormState, PageActor, given, page, redirect
+from accord.web.pages import (
+    CheckedForm,
+    FormField,
+    FormState,
+    PageActor,
+    as_of_form,
+    given,
+    page,
+    redirect,
+    url,
+)
 from accord.web.params import RecordId
 
 router = APIRouter(include_in_schema=False)
@@ -125,6 +137,27 @@ def run_invoices(request: Request, actor: PageActor, db: DbDep, form: CheckedFor
     return redirect("/invoices")
 
 
+def _days(n: int) -> str:
+    return f"{n} day{'s' if n != 1 else ''}"
+
+
+def _adjustment_rows(lines: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Adjustment lines as the invoice shows them: the period each corrects, and the days
+    billed for it then against the days covered now."""
+    rows = []
+    for ln in lines:
+        label = exports.period_label(ln["period_start"], ln["period_end"])
+        was, now = ln.get("days_billed", 0), ln.get("days_now", ln["days"])
+        rows.append(
+            {
+                **ln,
+                "period": label,
+                "text": f"Adjustment for {label}: was {_days(was)}, now {_days(now)}",
+            }
+        )
+    return rows
+
+
 @router.get("/invoices/{invoice_id}.csv")
 def invoice_csv(actor: PageActor, db: DbDep, invoice_id: RecordId) -> Response:
     """The invoice's lines as CSV (the same export as the API's)."""
@@ -156,20 +189,7 @@ def invoice(request: Request, actor: PageActor, db: DbDep, invoice_id: RecordId)
             "period_text": f"{day_text(inv.period_start)} to {day_text(inv.period_end - DAY)}",
         }
     charges = [ln for ln in record["lines"] if ln["kind"] == "charge"]
-    adjustments = []
-    for ln in record["lines"]:
-        if ln["kind"] != "adjustment":
-            continue
-        label = exports.period_label(ln["period_start"], ln["period_end"])
-        was, now = ln.get("days_billed", 0), ln.get("days_now", ln["days"])
-        adjustments.append(
-            {
-                **ln,
-                "period": label,
-                "text": f"Adjustment for {label}: was {was} day{'s' if was != 1 else ''}, "
-                f"now {now} day{'s' if now != 1 else ''}",
-            }
-        )
+    adjustments = _adjustment_rows(ln for ln in record["lines"] if ln["kind"] == "adjustment")
     return page(
         request,
         "agreements/invoice.html",
@@ -182,4 +202,67 @@ def invoice(request: Request, actor: PageActor, db: DbDep, invoice_id: RecordId)
             "adjustments_total": sum(ln["amount"] for ln in adjustments),
             "csv_url": f"/invoices/{invoice_id}.csv",
         },
+    )
+
+
+@router.get("/contracts/{contract_id}/invoice-preview")
+def invoice_preview(
+    request: Request,
+    actor: PageActor,
+    db: DbDep,
+    contract_id: RecordId,
+    on: str = "",
+    known_at: str = "",
+) -> Response:
+    """The invoice a run for the billing period containing `on` would issue, as known at
+    `known_at`: the same draft the invoice run issues (`service.draft_invoice`)."""
+    path = f"/contracts/{contract_id}/invoice-preview"
+    asof = as_of_form(path, on=on, known_at=known_at)
+    asof.fields = [
+        FormField("on", "Any day of the period", type="date", quiet=True),
+        *(f for f in asof.fields if f.name == "known_at"),
+    ]
+    when = AsOf.of(asof.on, asof.known_at)
+    with db.reading() as s:
+        c = queries.get_contract_for(s, actor, contract_id, when)
+        draft = service.draft_invoice(
+            s, actor=actor, contract=c, period=when.on, known_at=when.known_at
+        )
+        customer = customer_name(s, actor, c.customer_id, when)
+        record = {
+            "number": draft.number,
+            "contract_id": contract_id,
+            "reference": c.reference,
+            "title": c.title,
+            "customer": customer,
+            "currency": c.currency,
+            "period": exports.period_label(day_text(draft.start), day_text(draft.end)),
+            "period_text": f"{day_text(draft.start)} to {day_text(draft.end - DAY)}",
+            "coverage_known_at": draft.known_at,
+            "total": draft.total,
+        }
+        issued = (
+            {"id": draft.issued.entity_id, "number": draft.issued.number} if draft.issued else None
+        )
+    seen_at = asof.params().get("known_at")
+    return page(
+        request,
+        "agreements/invoice.html",
+        {
+            "section": "contracts",
+            "preview": True,
+            "inv": record,
+            "charges": draft.charges,
+            "adjustments": _adjustment_rows(draft.adjustments),
+            "charges_total": sum(ln["amount"] for ln in draft.charges),
+            "adjustments_total": sum(ln["amount"] for ln in draft.adjustments),
+            "skip": draft.skip,
+            "issued": issued,
+            "asof": asof,
+            "path": path,
+            "contract_url": url(f"/contracts/{contract_id}", known_at=seen_at),
+            "earlier_url": url(path, on=day_text(draft.start - DAY), known_at=seen_at),
+            "later_url": url(path, on=day_text(draft.end), known_at=seen_at),
+        },
+        status_code=422 if asof.form.errors else 200,
     )
