@@ -20,6 +20,7 @@ from accord.evidence.models import (
 from accord.parties.models import Contact, Customer, Site
 from accord.store.blobs import Blob, BlobFamily
 from accord.store.db import Base
+from accord.store.entry_codec import JournalDictionary
 from accord.store.journal import Checkpoint, JournalEntry, LogHead, MerkleNode
 from accord.store.tenancy import Tenant
 
@@ -40,6 +41,7 @@ __all__ = [
     "Credential",
     "EvidencePack",
     "Customer",
+    "JournalDictionary",
     "JournalEntry",
     "JourneyEvent",
     "LogHead",

@@ -48,11 +48,11 @@ def tree_size(session: Session, *, actor: Actor) -> int:
 def recent_entries(
     session: Session, *, actor: Actor, before: int | None = None, limit: int = 50
 ) -> list[Entry]:
-    stmt = select(JournalEntry.entry).where(JournalEntry.tenant_id == actor.tenant_id)
+    stmt = select(JournalEntry.seq).where(JournalEntry.tenant_id == actor.tenant_id)
     if before is not None:
         stmt = stmt.where(JournalEntry.seq < before)
-    rows = session.scalars(stmt.order_by(JournalEntry.seq.desc()).limit(limit))
-    return [Entry.from_bytes(raw) for raw in rows]
+    seqs = session.scalars(stmt.order_by(JournalEntry.seq.desc()).limit(limit)).all()
+    return journal.entries_at(session, actor.tenant_id, seqs)[::-1]
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,15 @@ import zipfile
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.access import Actor
 from accord.errors import NotFound
 from accord.evidence import queries
 from accord.parties import queries as parties
-from accord.store import blobs
+from accord.store import blobs, journal
 from accord.store.db import FOREVER, utcnow
-from accord.store.journal import JournalEntry, iso
+from accord.store.journal import iso
 from accord.store.temporal import AsOf, Versioned
 
 FORMAT = "accord-evidence-export/1"
@@ -137,11 +136,7 @@ def customer_export(session: Session, actor: Actor, customer_id: str) -> tuple[s
                 "journal_seqs": offer_seqs,
             }
         )
-    entries = session.execute(
-        select(JournalEntry.seq, JournalEntry.entry)
-        .where(JournalEntry.tenant_id == actor.tenant_id, JournalEntry.seq.in_(sorted(seqs)))
-        .order_by(JournalEntry.seq)
-    ).all()
+    entries = journal.raw_entries_at(session, actor.tenant_id, seqs)
     manifest = {
         "format": FORMAT,
         "exported_at": iso(now),

@@ -3,7 +3,10 @@
 Rows:
 - ``journal_entries``: leaf ``seq`` of a tenant's log, its canonical JSON entry (RFC 8785)
   and ``SHA-256(0x00 || entry)`` (level 0 of the tree). Nothing else: an entity's history
-  is read through its version rows (``temporal.entity_seqs``).
+  is read through its version rows (``temporal.entity_seqs``). The entry is kept zstd-
+  compressed against a dictionary of the tenant's (``entry_codec``) once its log is a
+  thousand entries long; every reader gets the canonical bytes back (``entries_at``,
+  ``read_entry``, ``entry_codec.decode``).
 - ``merkle_nodes``: every complete aligned subtree of the levels ``merkle.STRIDE``,
   ``2 * STRIDE``, ..., written when its last leaf is appended and never changed. A subtree
   of a level in between is folded from the few stored hashes below it when a proof needs it.
@@ -44,7 +47,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql.elements import BindParameter, ClauseElement
 
-from accord.store import merkle
+from accord.store import entry_codec, merkle
 from accord.store.checkpoints import Signer, checkpoint_text
 from accord.store.db import (
     EPOCH,
@@ -273,8 +276,10 @@ class JournalEntry(Base):
 
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    #: the canonical bytes, or a zstd frame of them against `dictionary_id`
     entry: Mapped[bytes] = mapped_column(LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    dictionary_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # No index by entity: an entity's history is found through its version rows, which
     # name the entries that wrote and closed them (`temporal.entity_seqs`). An index here
     # was a random-order B-tree insert per entry, a third of an append's cost.
@@ -310,6 +315,8 @@ class LogHead(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     last_at: Mapped[datetime] = mapped_column(UtcMicros)
     frontier: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    #: the dictionary new entries are compressed against (`entry_codec`); none yet: plain
+    dictionary_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Checkpoint(Base):
@@ -416,7 +423,7 @@ _nodes_table = cast(Table, MerkleNode.__table__)
 
 # Appends insert with a prepared executemany on the driver: the rows are plain integers,
 # bytes and text, and SQLAlchemy's per-row parameter processing cost more than SQLite.
-_ENTRY_COLUMNS = ("tenant_id", "seq", "entry", "leaf_hash")
+_ENTRY_COLUMNS = ("tenant_id", "seq", "entry", "leaf_hash", "dictionary_id")
 _INSERT_ENTRY = _entries_table.insert().values({c: bindparam(c) for c in _ENTRY_COLUMNS})
 _NODE_COLUMNS = ("tenant_id", "level", "idx", "hash")
 _INSERT_NODE = _nodes_table.insert().values({c: bindparam(c) for c in _NODE_COLUMNS})
@@ -442,27 +449,33 @@ def _create_head(session: Session, tenant_id: int) -> None:
 # The head is read and written once per append, on the driver too: through the ORM these
 # two statements cost as much as a few dozen entries.
 _READ_HEAD = (
-    select(_head.c.size, _head.c.last_at, _head.c.frontier)
+    select(_head.c.size, _head.c.last_at, _head.c.frontier, _head.c.dictionary_id)
     .where(_head.c.tenant_id == bindparam("t"))
     .with_for_update()
 )
 _WRITE_HEAD = (
     update(_head)
     .where(_head.c.tenant_id == bindparam("t"))
-    .values(size=bindparam("new_size"), last_at=bindparam("new_at"), frontier=bindparam("new_ends"))
+    .values(
+        size=bindparam("new_size"),
+        last_at=bindparam("new_at"),
+        frontier=bindparam("new_ends"),
+        dictionary_id=bindparam("new_dict"),
+    )
 )
-_WRITE_HEAD_COLUMNS = ("t", "new_size", "new_at", "new_ends")
+_WRITE_HEAD_COLUMNS = ("t", "new_size", "new_at", "new_ends", "new_dict")
 
 
-def _locked_head(session: Session, tenant_id: int) -> tuple[int, datetime, bytes]:
-    """(size, last_at, frontier) of the tenant's head, locked until the transaction ends."""
+def _locked_head(session: Session, tenant_id: int) -> tuple[int, datetime, bytes, int | None]:
+    """(size, last_at, frontier, dictionary id) of the tenant's head, locked until the
+    transaction ends."""
     rows = driver_rows(session, _READ_HEAD, {"t": tenant_id})
     if not rows:
         _create_head(session, tenant_id)
         rows = driver_rows(session, _READ_HEAD, {"t": tenant_id})
         assert rows
-    size, last_at, frontier = rows[0]
-    return int(size), from_micros(last_at), bytes(frontier)
+    size, last_at, frontier, dictionary = rows[0]
+    return int(size), from_micros(last_at), bytes(frontier), dictionary
 
 
 def append(
@@ -481,7 +494,7 @@ def append(
     read), so recorded time only moves forward and each change is a distinct moment that
     "as known at" can see on its own.
     """
-    size, last_at, packed = _locked_head(session, tenant_id)
+    size, last_at, packed, dictionary = _locked_head(session, tenant_id)
     if not drafts:
         return []
     now = now.astimezone(UTC)
@@ -490,7 +503,7 @@ def append(
     head, tail = _envelope(actor, at, tenant_public_id)
     entries: list[Entry] = []
     leaves: list[bytes] = []
-    leaf_rows: list[tuple[int, int, bytes, bytes]] = []
+    leaf_rows: list[tuple[int, int, bytes, bytes, int | None]] = []
     # The hot loop of every write: an entry is built without the frozen dataclass's
     # __init__ (a setattr per field), hashed from a SHA-256 state that has seen 0x00.
     new, set_fields, leaf_state = object.__new__, object.__setattr__, _LEAF
@@ -504,18 +517,46 @@ def append(
         h = leaf_state.copy()
         h.update(raw)
         leaf = h.digest()
-        leaf_rows.append((tenant_id, seq, raw, leaf))
+        leaf_rows.append((tenant_id, seq, raw, leaf, None))
         leaves.append(leaf)
         entries.append(e)
+    codec = _codec_for(session, tenant_id, dictionary, size, leaf_rows)
+    if codec is not None:
+        encode, id_ = codec.encode, codec.id
+        leaf_rows = [(t, n, encode(raw), leaf, id_) for t, n, raw, leaf, _ in leaf_rows]
     completed: list[tuple[int, int, bytes]] = []
     frontier.extend(leaves, completed)
     driver_executemany(session, _INSERT_ENTRY, _ENTRY_COLUMNS, leaf_rows)
     if completed:
         nodes = [(tenant_id, lv, ix, h) for lv, ix, h in completed]
         driver_executemany(session, _INSERT_NODE, _NODE_COLUMNS, nodes)
-    head_row = (tenant_id, frontier.size, to_micros(at), frontier.encode())
+    head_row = (
+        tenant_id,
+        frontier.size,
+        to_micros(at),
+        frontier.encode(),
+        None if codec is None else codec.id,
+    )
     driver_executemany(session, _WRITE_HEAD, _WRITE_HEAD_COLUMNS, [head_row])
     return entries
+
+
+def _codec_for(
+    session: Session,
+    tenant_id: int,
+    dictionary: int | None,
+    size: int,
+    rows: Sequence[tuple[int, int, bytes, bytes, int | None]],
+) -> entry_codec.Codec | None:
+    """The dictionary this append compresses with: the head's, or a new one trained on the
+    log so far and these entries when it is due (`entry_codec`)."""
+    current = None if dictionary is None else entry_codec.codec(session, tenant_id, dictionary)
+    new_size = size + len(rows)
+    if not entry_codec.due(session, tenant_id, current, new_size):
+        return current
+    fresh = [raw for _, _, raw, _, _ in rows[-entry_codec.SAMPLE :]]
+    earlier = entry_codec.latest_entries(session, tenant_id, size, entry_codec.SAMPLE - len(fresh))
+    return entry_codec.train(session, tenant_id, earlier + fresh, new_size) or current
 
 
 # --- reading: sizes, roots, proofs ------------------------------------------------------
@@ -653,26 +694,37 @@ def consistency_proof(session: Session, tenant_id: int, old: int, new: int) -> l
 
 
 def read_entry(session: Session, tenant_id: int, seq: int) -> tuple[Entry, bytes, bytes] | None:
+    """(entry, its canonical bytes, its leaf hash) at `seq`, if the log has it."""
     row = session.execute(
-        select(JournalEntry.entry, JournalEntry.leaf_hash).where(
+        select(JournalEntry.entry, JournalEntry.dictionary_id, JournalEntry.leaf_hash).where(
             JournalEntry.tenant_id == tenant_id, JournalEntry.seq == seq
         )
     ).first()
     if row is None:
         return None
-    return Entry.from_bytes(row.entry), row.entry, row.leaf_hash
+    raw = entry_codec.decode(session, tenant_id, row.entry, row.dictionary_id)
+    return Entry.from_bytes(raw), raw, row.leaf_hash
 
 
-def entries_at(session: Session, tenant_id: int, seqs: Sequence[int]) -> list[Entry]:
-    """The entries at these places of the log, in log order."""
-    if not seqs:
+def raw_entries_at(
+    session: Session, tenant_id: int, seqs: Iterable[int]
+) -> list[tuple[int, bytes]]:
+    """(seq, canonical bytes) of the entries at these places of the log, in log order."""
+    wanted = sorted(set(seqs))
+    if not wanted:
         return []
-    rows = session.scalars(
-        select(JournalEntry.entry)
-        .where(JournalEntry.tenant_id == tenant_id, JournalEntry.seq.in_(sorted(set(seqs))))
+    rows = session.execute(
+        select(JournalEntry.seq, JournalEntry.entry, JournalEntry.dictionary_id)
+        .where(JournalEntry.tenant_id == tenant_id, JournalEntry.seq.in_(wanted))
         .order_by(JournalEntry.seq)
-    )
-    return [Entry.from_bytes(raw) for raw in rows]
+    ).all()
+    raws = entry_codec.decode_rows(session, tenant_id, [(r[1], r[2]) for r in rows])
+    return [(int(r[0]), raw) for r, raw in zip(rows, raws, strict=True)]
+
+
+def entries_at(session: Session, tenant_id: int, seqs: Iterable[int]) -> list[Entry]:
+    """The entries at these places of the log, in log order."""
+    return [Entry.from_bytes(raw) for _, raw in raw_entries_at(session, tenant_id, seqs)]
 
 
 def latest_checkpoint(session: Session, tenant_id: int) -> Checkpoint | None:

@@ -25,8 +25,9 @@ from typing import Any
 from sqlalchemy import RowMapping, delete, insert, select
 from sqlalchemy.orm import Session
 
+from accord.store import journal
 from accord.store.checkpoints import Verifier
-from accord.store.journal import Entry, JournalEntry, LogHead
+from accord.store.journal import Entry, LogHead
 from accord.store.temporal import REGISTRY, Versioned, apply_entry
 from accord.store.tenancy import Tenant
 from accord.store.verify import VerificationError, scratch_tables, verify_log
@@ -155,14 +156,8 @@ def _diff(
 
 def _entries(session: Session, tenant_id: int, size: int) -> Iterator[list[Entry]]:
     """The first `size` entries of the log, in order, a page at a time (verified: no holes)."""
-    je = JournalEntry.__table__.c
     for lo in range(0, size, BATCH):
-        raw = session.execute(
-            select(je.entry)
-            .where(je.tenant_id == tenant_id, je.seq >= lo, je.seq < min(lo + BATCH, size))
-            .order_by(je.seq)
-        ).scalars()
-        yield [Entry.from_bytes(r) for r in raw]
+        yield journal.entries_at(session, tenant_id, range(lo, min(lo + BATCH, size)))
 
 
 def _compare(

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from accord.store import journal
+from accord.store import entry_codec, journal
 from accord.store.db import FOREVER, UtcMicros, driver_rows, to_micros, utcnow
 from accord.store.journal import Entry, Op
 
@@ -348,7 +348,11 @@ def closers(
         _closers_statement(model.entity_type),
         {"t": tenant_id, "id": entity_id, "on": to_micros(on), "k": to_micros(known_at)},
     )
-    return [Entry.from_bytes(bytes(raw)) for raw in dict(rows).values()]
+    stored = {seq: (raw, dictionary) for seq, raw, dictionary in rows}
+    return [
+        Entry.from_bytes(raw)
+        for raw in entry_codec.decode_rows(session, tenant_id, list(stored.values()))
+    ]
 
 
 @functools.cache
@@ -356,7 +360,7 @@ def _closers_statement(entity_type: str) -> Select[Any]:
     t = model_for(entity_type).__table__  # type: ignore[attr-defined]
     je = journal.JournalEntry.__table__
     return (
-        select(je.c.seq, je.c.entry)
+        select(je.c.seq, je.c.entry, je.c.dictionary_id)
         .select_from(t.join(je, and_(je.c.tenant_id == t.c.tenant_id, je.c.seq == t.c.closed_by)))
         .where(
             t.c.tenant_id == bindparam("t"),

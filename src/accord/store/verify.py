@@ -12,6 +12,7 @@ rebuilt a page at a time, so memory stays flat however long the log is.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
@@ -22,17 +23,18 @@ import re
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+import zstandard as zstd
 from sqlalchemy import Engine, RowMapping, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
-from accord.store import blobs, merkle
+from accord.store import blobs, entry_codec, merkle
 from accord.store.checkpoints import NoteError, Verifier, parse_checkpoint
 from accord.store.db import Base, driver_rows, make_engine
 from accord.store.journal import (
@@ -222,7 +224,7 @@ def check_entries(rows: Sequence[Row], tenant: str, last_at: str = "") -> Checke
 _je = JournalEntry.__table__.c
 # A key range, not "seq > last ORDER BY seq LIMIT n": without statistics (a new database)
 # PostgreSQL planned that as a scan of the rest of the log and a sort, page after page.
-_PAGE_QUERY = select(_je.seq, _je.entry, _je.leaf_hash).where(
+_PAGE_QUERY = select(_je.seq, _je.entry, _je.leaf_hash, _je.dictionary_id).where(
     _je.tenant_id == bindparam("t"), _je.seq >= bindparam("lo"), _je.seq < bindparam("hi")
 )
 
@@ -251,6 +253,51 @@ def _pages(session: Session, tenant_id: int, size: int = PAGE) -> Iterator[list[
         if after is None:
             return
         lo = after - after % size
+
+
+def _dictionaries(
+    session: Session, tenant_id: int, rows: Sequence[Row], known: dict[int, bytes]
+) -> dict[int, bytes]:
+    """The stored bytes of the dictionaries the page's entries name, as stored: read once
+    per verification into `known`, not through the codec cache (a verifier trusts none)."""
+    wanted = {r[3] for r in rows if r[3] is not None}
+    missing = wanted - known.keys()
+    if missing:
+        d = entry_codec.JournalDictionary
+        for id_, raw in session.execute(
+            select(d.id, d.dictionary).where(d.tenant_id == tenant_id, d.id.in_(missing))
+        ):
+            known[id_] = bytes(raw)
+    return {i: known[i] for i in wanted if i in known}
+
+
+@functools.lru_cache(maxsize=8)
+def _decompressor(dictionary: bytes) -> zstd.ZstdDecompressor:
+    return entry_codec.decompressor(dictionary)
+
+
+def decoded(rows: Sequence[Row], dictionaries: Mapping[int, bytes]) -> list[Row]:
+    """(seq, canonical bytes, leaf hash) rows from (seq, stored, leaf hash, dictionary id).
+
+    An entry that will not decompress (an altered frame, a missing or altered dictionary)
+    keeps its stored bytes, so the leaf hash check names it."""
+    out: list[Any] = []
+    for seq, raw, leaf, dictionary in rows:
+        raw = bytes(raw)
+        if dictionary is not None:
+            with suppress(KeyError, zstd.ZstdError):
+                raw = _decompressor(dictionaries[dictionary]).decompress(raw)
+        out.append((seq, raw, leaf))
+    return out
+
+
+def check_stored(
+    rows: Sequence[Row], tenant: str, dictionaries: Mapping[int, bytes]
+) -> tuple[Checked, int]:
+    """`check_entries` of stored rows, decompressed here (in a worker, when there are
+    some), with the canonical bytes they came to."""
+    plain = decoded(rows, dictionaries)
+    return check_entries(plain, tenant), sum(len(r[1]) for r in plain)
 
 
 def _gap(rows: Sequence[Row], first: int) -> int | None:
@@ -511,12 +558,14 @@ def verify_log(
 
     faults: list[Fault] = []
     last_at = ""  # recorded time of the last entry checked, across pages
-    checking: deque[tuple[int, Future[Checked]]] = deque()
+    checking: deque[tuple[int, Future[tuple[Checked, int]]]] = deque()
+    dictionaries: dict[int, bytes] = {}
 
     def collect() -> None:
         nonlocal last_at
         first, future = checking.popleft()
-        fault, first_at, page_last = future.result()
+        (fault, first_at, page_last), entry_bytes = future.result()
+        report.entry_bytes += entry_bytes
         if first_at and first_at < last_at:
             faults.append((first, f"journal entry {first}: recorded time runs backwards"))
         if fault is not None:
@@ -535,9 +584,11 @@ def verify_log(
                 fault = tree.add([bytes(r[2]) for r in rows])
                 if fault is not None:
                     faults.append(fault)
-                checking.append((first, executor.submit(check_entries, rows, tenant.public_id)))
+                used = _dictionaries(session, tenant.id, rows, dictionaries)
+                checking.append(
+                    (first, executor.submit(check_stored, rows, tenant.public_id, used))
+                )
             report.entries += len(rows)
-            report.entry_bytes += sum(len(r[1]) for r in rows)
             if progress:
                 progress(len(rows))
             # A few pages in flight keep the workers busy and memory flat.
@@ -674,8 +725,10 @@ def rebuild_check(session: Session, tenant: Tenant, progress: Progress | None = 
     scratch = scratch_tables(tenant)
     try:
         with Session(scratch) as target:
+            known: dict[int, bytes] = {}
             for rows in _pages(session, tenant.id):
-                for row in rows:
+                used = _dictionaries(session, tenant.id, rows, known)
+                for row in decoded(rows, used):
                     apply_entry(target, tenant.id, Entry.from_bytes(row[1]))
                 report.entries += len(rows)
                 if progress:
