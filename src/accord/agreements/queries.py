@@ -488,7 +488,7 @@ def entitlement(
 
 
 def _day(t: datetime | None) -> str:
-    return "" if t is None else f"{t:%Y-%m-%d}"
+    return "" if t is None else t.date().isoformat()
 
 
 def _ending(
@@ -515,7 +515,7 @@ def _by(e: journal.Entry | None) -> str:
     if e is None:
         return ""
     why = f" ({e.reason})" if e.reason else ""
-    return f" by {e.actor} on {e.at:%Y-%m-%d}{why}"
+    return f" by {e.actor} on {_day(e.at)}{why}"
 
 
 def _answer(
