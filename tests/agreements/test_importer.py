@@ -522,3 +522,38 @@ def test_site_external_key_problems_name_file_row_and_column(
         "another customer: an import cannot move it"
     }
     assert not report.applied
+
+
+def test_an_asset_matched_by_tag_takes_the_key_given_once(
+    db: Database, alice: Actor, levels: dict[str, str], tmp_path: Path
+) -> None:
+    assert run(db, alice, GOOD, apply=True).applied  # CON-0001 comes without a key
+    files = copy_good(tmp_path)
+    edit(files[2], "CON-0001", "external_key", "desk-2001")
+    report = run(db, alice, files, apply=True, changes_from=at("2026-01-01"))
+    assert report.ok, report.problems
+    assert (report.counts["assets"].created, report.counts["assets"].changed) == (0, 1)
+    with db.reading() as s:
+        assert queries.find_asset(s, alice, "CON-0001").external_key == "desk-2001"
+    before = size(db, alice)
+    again = run(db, alice, files, apply=True, changes_from=at("2026-01-01"))
+    assert again.ok and counts(again)["assets"] == (0, 0, 4) and size(db, alice) == before
+
+
+def test_no_two_assets_share_an_external_key(
+    db: Database, alice: Actor, levels: dict[str, str]
+) -> None:
+    from accord.agreements.schemas import AssetUpdate
+    from accord.errors import Invalid
+
+    assert run(db, alice, GOOD, apply=True).applied
+    before = size(db, alice)
+    with db.reading() as s:
+        con = queries.find_asset(s, alice, "CON-0001").entity_id
+    change = AssetUpdate(external_key="desk-1001", reason="the desk's key")
+    with (
+        pytest.raises(Invalid, match="another asset already has the key desk-1001"),
+        db.unit_of_work() as s,
+    ):
+        service.change_asset(s, actor=alice, asset_id=con, data=change)
+    assert size(db, alice) == before

@@ -57,6 +57,7 @@ class Asset(Versioned, Base):
         Index("ix_assets_tag_ci", "tenant_id", text("lower(tag)")),
         Index("ix_assets_serial_ci", "tenant_id", text("lower(serial)")),
         Index("ix_assets_customer", "tenant_id", "customer_id", "recorded_to"),
+        Index("ix_assets_external_key", "tenant_id", "external_key", "recorded_to"),
     )
 
 

@@ -30,7 +30,7 @@ from accord.agreements.models import (
 from accord.agreements.schemas import Entitlement
 from accord.errors import NotFound
 from accord.store import journal, temporal
-from accord.store.db import FOREVER, driver_rows, from_micros, to_micros
+from accord.store.db import FOREVER, driver_rows, from_micros, to_micros, utcnow
 from accord.store.temporal import AsOf, Versioned
 
 __all__ = ["AsOf"]
@@ -135,6 +135,13 @@ def tag_taken(
     stmt = temporal.as_of(Asset, tenant_id, on=on, known_at=known_at).where(
         func.lower(Asset.tag) == tag.lower()
     )
+    return any(a.entity_id != other_than for a in session.scalars(stmt))
+
+
+def asset_key_taken(session: Session, tenant_id: int, key: str, *, other_than: str | None) -> bool:
+    """Whether another asset of the tenant has the external key, in any period as known
+    now (a removed asset keeps its key)."""
+    stmt = _known(Asset, tenant_id, utcnow()).where(Asset.external_key == key)
     return any(a.entity_id != other_than for a in session.scalars(stmt))
 
 

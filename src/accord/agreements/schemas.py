@@ -52,6 +52,7 @@ class AssetUpdate(Why):
     make: Text | None = Field(default=None, max_length=100)
     model: Text | None = Field(default=None, max_length=100)
     status: AssetStatus | None = None
+    external_key: Text | None = Field(default=None, max_length=100)
 
 
 # --- calendars and service levels -------------------------------------------------------

@@ -147,6 +147,7 @@ def add_asset(session: Session, *, actor: Actor, data: AssetCreate) -> str:
         session, actor.tenant_id, data.tag, on=on, known_at=utcnow(), other_than=None
     ):
         raise Invalid.one("tag", f"another asset already has the tag {data.tag}")
+    _check_asset_key(session, actor, data.external_key, None)
     asset_id = str(uuid.uuid4())
     _write(
         session,
@@ -176,11 +177,18 @@ def change_asset(session: Session, *, actor: Actor, asset_id: str, data: AssetUp
         session, actor.tenant_id, fields["tag"], on=on, known_at=utcnow(), other_than=asset_id
     ):
         raise Invalid.one("tag", f"another asset already has the tag {fields['tag']}")
+    if fields.get("external_key"):
+        _check_asset_key(session, actor, fields["external_key"], asset_id)
     _write(
         session,
         actor,
         _draft("asset.changed", Op.PATCH, Asset, asset_id, on, data=fields, reason=data.reason),
     )
+
+
+def _check_asset_key(session: Session, actor: Actor, key: str | None, asset_id: str | None) -> None:
+    if key and queries.asset_key_taken(session, actor.tenant_id, key, other_than=asset_id):
+        raise Invalid.one("external_key", f"another asset already has the key {key}")
 
 
 # --- calendars and service levels --------------------------------------------------------

@@ -541,6 +541,8 @@ class _Import:
             given["site_id"] = site_id
         if record.tag != tag:
             given["tag"] = tag  # matched by external key: the tag changed
+        if external and record.external_key is None:
+            given["external_key"] = external  # matched by tag: it takes the key given
         extra = {"effective": self._effective(record), "reason": row.reason}
         update = self._changed(row, AssetUpdate, record, given, extra, "assets")
         if update is None:
