@@ -123,6 +123,7 @@ offer_app = typer.Typer(
 )
 offer_app.command("list")(evidence.offer_list)
 offer_app.command("show")(evidence.offer_show)
+offer_app.command("create")(evidence.offer_create)
 app.add_typer(offer_app, name="offer")
 
 evidence_app = typer.Typer(no_args_is_help=True, help="Evidence held about customers.")

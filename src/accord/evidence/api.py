@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 
@@ -52,13 +53,15 @@ from accord.store.db import FOREVER, Database
 from accord.store.temporal import Versioned
 from accord.web.deps import CurrentActor, DbDep
 from accord.web.params import RecordId, instants
-from accord.web.problems import LoginRequired, problem_responses
+from accord.web.problems import PROBLEM, LoginRequired, problem_responses
 
 PROBLEMS = problem_responses(s409="contradicts the record: evidence is never changed")
 CAPTURE_PROBLEMS = problem_responses(
     s401="no capture token, or not this offer's",
     s403="not used: a capture token only appends to its offer's journey",
-    s409="the offer has its outcome: no events after it, no second outcome",
+    s409="the offer has its outcome (no events after it, no second outcome); or an `n` of "
+    "the request numbers another event already: the problem document then carries `next`, "
+    "the number to renumber the unacknowledged events from, `taken` and `received`",
     s413="the request is too large",
 )
 
@@ -148,6 +151,23 @@ def _located(request: Request, response: Response, route: str, **ids: str) -> No
 
 def _conflict(exc: service.Conflict) -> HTTPException:
     return HTTPException(409, str(exc))
+
+
+def number_taken(exc: service.NumberTaken) -> JSONResponse:
+    """409 for events numbered with an `n` the journey holds for other events (another tab
+    on the same offer): nothing was kept; `next` is the first free number, from which the
+    sender numbers its unacknowledged events again, and `received` the request's events
+    that are on record already (retries), which it drops instead."""
+    body = {
+        "type": "about:blank",
+        "title": "Conflict",
+        "status": 409,
+        "detail": str(exc),
+        "next": exc.next,
+        "taken": exc.taken,
+        "received": exc.received,
+    }
+    return JSONResponse(body, status_code=409, media_type=PROBLEM)
 
 
 def _origin(request: Request) -> service.Origin:
@@ -425,16 +445,19 @@ def record_offer_events(
     offer_id: RecordId,
     body: RawBody,
     request: Request,
-) -> Ingested:
+) -> Ingested | JSONResponse:
     """Server-side capture (sales, admins): the provider's backend records the journey
     with the body capture.js sends. An event may also give the customer's `ip` and
-    `user_agent` as the backend saw them (default: this request's)."""
+    `user_agent` as the backend saw them (default: this request's). An `n` on record for
+    another event is a 409 whose `next` is the first free number."""
     events = parse_events(loads(body), server=True)
     try:
         with db.unit_of_work() as s:
             done = service.record_events(
                 s, actor=actor, offer_id=offer_id, events=events, origin=_origin(request)
             )
+    except service.NumberTaken as exc:
+        return number_taken(exc)
     except service.Conflict as exc:
         raise _conflict(exc) from None
     return Ingested(received=done.received, length=done.length)
@@ -542,11 +565,13 @@ def capture(
     offer_id: RecordId,
     body: RawBody,
     request: Request,
-) -> Ingested:
+) -> Ingested | JSONResponse:
     """capture.js posts the journey here: screens with their HTML and form state, ticks,
-    unticks, changes and the outcome, numbered by `n` per offer. An `n` already on record
-    is acknowledged again and not stored twice, so retries and reloads are safe. The
-    address and browser are taken from the request."""
+    unticks, changes and the outcome, numbered by `n` per offer. An event already on
+    record (the same `n` and content) is acknowledged again and not stored twice, so
+    retries and reloads are safe; an `n` on record for another event (a second tab on the
+    offer) is a 409 whose `next` is the first free number to renumber from. The address
+    and browser are taken from the request."""
     return _capture(
         db, token, offer_id, request, lambda: parse_events(loads(body)), service.capture_events
     )
@@ -559,7 +584,7 @@ def capture_rrweb(
     offer_id: RecordId,
     body: RawBody,
     request: Request,
-) -> Ingested:
+) -> Ingested | JSONResponse:
     """An rrweb recording of the journey (`{"events": [rrweb events]}`): each full
     snapshot becomes a screen (its recording kept as application/vnd.rrweb+json), inputs
     on boxes ticks and unticks, other inputs changes, and custom events tagged `accepted`
@@ -576,7 +601,7 @@ def _capture(
     request: Request,
     parse: Callable[[], Any],
     ingest: Callable[..., service.Ingested],
-) -> Ingested:
+) -> Ingested | JSONResponse:
     """One capture request: the token checked first (a stranger learns nothing of the
     body's shape), then the body parsed and ingested in one unit of work."""
     try:
@@ -587,6 +612,8 @@ def _capture(
             )
     except service.CaptureDenied as exc:
         raise LoginRequired(str(exc)) from None
+    except service.NumberTaken as exc:
+        return number_taken(exc)
     except service.Conflict as exc:
         raise _conflict(exc) from None
     return Ingested(received=done.received, length=done.length)

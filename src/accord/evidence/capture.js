@@ -21,6 +21,9 @@
  * Events are numbered per offer across page loads (the counter lives in sessionStorage), so
  * Accord stores each once however often it is sent. Events not yet acknowledged stay queued
  * in sessionStorage too: the next page of the flow sends what an earlier one could not.
+ * A second tab on the same offer counts from 0 as well: Accord answers a number it holds
+ * for another event with 409 and the next free number (`next`), and the tab numbers its
+ * unacknowledged events again from there and sends them again.
  */
 (() => {
   "use strict";
@@ -78,11 +81,17 @@
     }
   }
 
+  // An event's `id` is the number it was first given: it stays when the event is numbered
+  // again after a conflict, so an answer to a request sent before still finds its events.
+  // It never leaves the browser.
+  const idOf = (event) => event.id ?? event.n;
+  const wire = ({ id, ...event }) => event;
+
   /** Append one event to the journey; nothing is recorded after the outcome. */
   function record(type, fields) {
     const state = load();
     if (state.decided || stopped) return;
-    state.queue.push({ n: state.next, type, at: new Date().toISOString(), ...fields });
+    state.queue.push({ id: state.next, n: state.next, type, at: new Date().toISOString(), ...fields });
     state.next += 1;
     state.decided = type === "accepted" || type === "declined";
     save(state);
@@ -91,14 +100,15 @@
   // --- sending -------------------------------------------------------------------------------
 
   let sending = false, stopped = false, retryTimer = null, failures = 0, keepaliveBytes = 0;
-  const flushing = new Set(); // n of events sent with keepalive and not yet answered
+  let conflicts = 0; // numbering conflicts in a row
+  const flushing = new Set(); // ids of events sent with keepalive and not yet answered
 
   /** The queued events (not already on their way) that fit in `budget` bytes, in order. */
   function pick(budget, skipTooBig) {
     const batch = [];
     let bytes = 0;
     for (const event of load().queue) {
-      if (flushing.has(event.n)) continue;
+      if (flushing.has(idOf(event))) continue;
       const s = size(event);
       if (batch.length >= BATCH_EVENTS) break;
       if (bytes + s > budget && (batch.length || skipTooBig)) {
@@ -120,7 +130,7 @@
         credentials: "omit", // the token is the only credential: no cookies of Accord's
         keepalive,
         headers: { "Content-Type": "application/json", Authorization: `Bearer ${config.token}` },
-        body: JSON.stringify({ events: batch }),
+        body: JSON.stringify({ events: batch.map(wire) }),
       });
       return await answered(response, batch);
     } catch (e) {
@@ -130,19 +140,45 @@
     }
   }
 
+  /** Drop from the queue the events of `batch` (as numbered when sent) Accord has. */
+  function acknowledged(batch, received) {
+    const on = new Set(received || []);
+    const ids = new Set(batch.filter((e) => on.has(e.n)).map(idOf));
+    const state = load();
+    state.queue = state.queue.filter((e) => !ids.has(idOf(e)));
+    save(state);
+    return on;
+  }
+
+  /** Another tab (or browser) numbered events of this offer too, and Accord holds the
+   *  numbers for its events: number every unacknowledged event again from `next`, in
+   *  order. One Accord took under its old number meanwhile is known by its content. */
+  function renumber(next) {
+    const state = load();
+    let n = next;
+    for (const event of state.queue) {
+      event.id = idOf(event);
+      event.n = n++;
+    }
+    state.next = Math.max(state.next, n);
+    save(state);
+  }
+
   /** Read Accord's answer: true when settled, false to try again later. */
   async function answered(response, batch) {
     let body = await response.json().catch(() => ({}));
     if (response.ok) {
-      const received = new Set(body.received || []);
-      const state = load();
-      state.queue = state.queue.filter((e) => !received.has(e.n));
-      save(state);
-      failures = 0;
+      const received = acknowledged(batch, body.received);
+      failures = conflicts = 0;
       if (batch.every((e) => received.has(e.n))) return true;
       body = "Accord did not acknowledge every event sent";
     } else if (response.status >= 500 || response.status === 408 || response.status === 429) {
       return false;
+    } else if (response.status === 409 && Number.isInteger(body.next) && body.next >= 0) {
+      acknowledged(batch, body.received);
+      renumber(body.next);
+      conflicts += 1;
+      return conflicts <= 20; // send again at once; should the tabs keep colliding, back off
     }
     // Any other refusal (a wrong token, an unknown offer, events after the outcome, a bad
     // event) will not change by asking again: stop, and leave nothing for later pages.
@@ -176,8 +212,8 @@
     if (stopped) return;
     const next = pick(KEEPALIVE_BUDGET - keepaliveBytes, true);
     if (!next.batch.length) return;
-    next.batch.forEach((e) => flushing.add(e.n));
-    post(next, true).finally(() => { next.batch.forEach((e) => flushing.delete(e.n)); send(); });
+    next.batch.forEach((e) => flushing.add(idOf(e)));
+    post(next, true).finally(() => { next.batch.forEach((e) => flushing.delete(idOf(e))); send(); });
   }
 
   // --- fields and screens --------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The evidence commands: terms documents and their versions, offers and their journeys,
 and a customer's evidence export.
 
-`accord terms list|add|publish`, `accord offer list|show` and `accord evidence export`.
+`accord terms list|add|publish`, `accord offer list|show|create` and `accord evidence
+export|pack|verify`.
 Each command parses its options, calls the evidence service or queries in one unit of
 work and prints: tables for people, `--json` for scripts. The operator acts as an admin
 of the tenant (`--tenant`, default the only one); the journal records them by their OS
@@ -41,7 +42,13 @@ from accord.cli.common import (
 from accord.errors import Invalid, NotFound, parse
 from accord.evidence import exports, pack, queries, service
 from accord.evidence.models import MediaType, OfferStatus, TermsDocument, TermsVersion
-from accord.evidence.schemas import MAX_TERMS_BYTES, MB, TermsDocumentCreate, TermsVersionCreate
+from accord.evidence.schemas import (
+    MAX_TERMS_BYTES,
+    MB,
+    OfferCreate,
+    TermsDocumentCreate,
+    TermsVersionCreate,
+)
 from accord.parties import queries as parties
 from accord.store.checkpoints import load_key
 from accord.store.db import FOREVER
@@ -300,6 +307,109 @@ def offer_list(
             outcome, i["id"],
         )  # fmt: skip
     out.print(table)
+
+
+#: The options `accord offer create` names a bad field by.
+OFFER_OPTIONS = {
+    "customer_id": "customer",
+    "contact_id": "contact",
+    "parameters": "param",
+    "terms_version_id": "terms-version",
+    "effective": "made",
+}
+
+
+def _parameters(given: list[str]) -> dict[str, str]:
+    """`--param NAME=VALUE` options as the offer's parameters (values as text)."""
+    params: dict[str, str] = {}
+    for item in given:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise Invalid.one("param", f"{item!r}: give it as NAME=VALUE, e.g. amount=1180.00")
+        if name in params:
+            raise Invalid.one("param", f"{name} is given twice")
+        params[name] = value.strip()
+    return params
+
+
+def _contact_id(s: Session, actor: Actor, customer_id: str, ref: str) -> str:
+    """One of the customer's contacts by id or email; anything else goes to the service,
+    which refuses it naming the option."""
+    ref = ref.strip()
+    for c in parties.contacts_of(s, actor, customer_id, when=AsOf.now()):
+        if ref == c.entity_id or (c.email and ref.lower() == c.email.lower()):
+            return c.entity_id
+    return ref
+
+
+@guarded
+def offer_create(
+    customer: Annotated[
+        str, typer.Option("--customer", help="The customer it is made to (account code or id).")
+    ],
+    product: Annotated[str, typer.Option("--product", help="What is offered.")],
+    terms_version: Annotated[
+        str,
+        typer.Option(
+            "--terms-version",
+            "--terms",
+            help="The terms version it is made under (CODE/LABEL or id).",
+        ),
+    ],
+    param: Annotated[
+        list[str],
+        typer.Option(
+            "--param",
+            help="A parameter as NAME=VALUE (repeat it): amount and term are required, rate "
+            "and any other (currency, seats, ...) as needed. Values are kept as text.",
+        ),
+    ],
+    contact: Annotated[
+        str | None,
+        typer.Option("--contact", help="The contact it is made to (id or email), if any."),
+    ] = None,
+    made: Annotated[
+        str | None,
+        typer.Option("--made", help="When it was made (default now; not in the future)."),
+    ] = None,
+    tenant: TenantOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make an offer to a customer under a terms version, as `POST /api/offers` does, and
+    print its id and capture token (shown this once: put it in the offer page's capture
+    tag)."""
+    with as_options(OFFER_OPTIONS):
+        times = instants(effective=made)
+        parameters = _parameters(param)
+        with database() as db, db.unit_of_work() as s:
+            actor = _operator(s, tenant)
+            customer_id = _customer_id(s, actor, customer)
+            version = _version_of(s, actor, terms_version)
+            data: dict[str, Any] = {
+                "customer_id": customer_id,
+                "product": product,
+                "parameters": parameters,
+                "terms_version_id": version.entity_id,
+                "effective": times["effective"],
+            }
+            if contact is not None:
+                data["contact_id"] = _contact_id(s, actor, customer_id, contact)
+            try:
+                offer = parse(OfferCreate, data)
+            except Invalid as exc:  # the parameters' reasons say what is wrong, no prefix
+                problems = [(f, r.removeprefix("Value error, ")) for f, r in exc.problems]
+                raise Invalid(problems) from None
+            offer_id, token = service.create_offer(s, actor=actor, data=offer)
+    if as_json:
+        _print_json({"id": offer_id, "capture_token": token})
+        return
+    err.print(
+        f"Offer made: {escape(product.strip())}. Its capture token is shown this once "
+        "(the second line): Accord keeps only its SHA-256."
+    )
+    typer.echo(offer_id)
+    typer.echo(token)
 
 
 @guarded

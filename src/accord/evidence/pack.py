@@ -1,7 +1,9 @@
 """The evidence pack of one offer: a page and a PDF a customer or a court can read, and a
 file that proves itself offline.
 
-Both are rendered from one Jinja template (templates/pack.html): who, what, when; the
+Both show one body (templates/evidence/_pack_body.html, styled by _pack.css): the PDF in
+its own print layout (templates/pack.html), the page inside the site's layout
+(templates/evidence/pack.html, rendered by the evidence pages). It holds who, what, when; the
 pinned terms version's text; each screen as it was shown (its structure and form state,
 rebuilt as inert HTML: no script, style, link or attribute of the capture survives); the
 timeline; the customer record as it was then and what changed since; and an appendix with
@@ -126,15 +128,14 @@ class _Inert(HTMLParser):
         if tag == "input":
             self._put(_field_mark(a))
         elif tag == "img":
-            self._put(
-                f'<span class="img">[image{": " + escape(a["alt"]) if a.get("alt") else ""}]</span>'
-            )
+            alt = f": {escape(a['alt'])}" if a.get("alt") else ""
+            self._put(f'<span class="pk-img">[image{alt}]</span>')
         elif tag == "br":
             self._put("<br>")
         elif tag == "textarea" or tag == "select":
-            self._put('<span class="field">[')
+            self._put('<span class="pk-field">[')
         elif tag in _KEEP:
-            cls = ' class="btn"' if tag == "button" else ""
+            cls = ' class="pk-btn"' if tag == "button" else ""
             self._put(f"<{tag}{cls}>")
 
     def handle_endtag(self, tag: str) -> None:
@@ -157,14 +158,14 @@ def _field_mark(a: Mapping[str, str]) -> str:
     kind = a.get("type", "text").lower()
     if kind in ("checkbox", "radio"):
         mark = "☑" if "checked" in a else "☐"
-        return f'<span class="box">{mark}</span>'
+        return f'<span class="pk-box">{mark}</span>'
     if kind == "password":
-        return '<span class="field">[••••••]</span>'
+        return '<span class="pk-field">[••••••]</span>'
     if kind == "hidden":
         return ""
     if kind in ("submit", "button", "reset"):
-        return f'<span class="btn">{escape(a.get("value") or kind)}</span>'
-    return f'<span class="field">[{escape(a.get("value", ""))}]</span>'
+        return f'<span class="pk-btn">{escape(a.get("value") or kind)}</span>'
+    return f'<span class="pk-field">[{escape(a.get("value", ""))}]</span>'
 
 
 def inert_screen(content: bytes, media_type: str | None) -> Markup:
@@ -342,6 +343,7 @@ def context(g: Gathered, *, pdf: bool) -> dict[str, Any]:
         "generated": when(utcnow()),
         "offer": {
             "id": o.entity_id,
+            "customer_id": o.customer_id,
             "product": o.product,
             "status": o.status,
             "made": when(ev.made_at),
@@ -414,12 +416,18 @@ def render_pdf(html: str, g: Gathered) -> bytes:
     return data
 
 
-def page_html(db: Database, actor: Actor, offer_id: str, key_dir: Path) -> str:
-    """The pack as a page: its entries proven against the latest checkpoint."""
+def page_context(db: Database, actor: Actor, offer_id: str, key_dir: Path) -> dict[str, Any]:
+    """What the pack's page shows (the evidence pages put it in the site's layout): its
+    entries proven against the latest checkpoint."""
     with db.unit_of_work() as s:
         g = gather(s, actor, offer_id, key_dir)
-        ctx = context(g, pdf=False)
-    return render_html(ctx)
+        return context(g, pdf=False)
+
+
+def page_html(db: Database, actor: Actor, offer_id: str, key_dir: Path) -> str:
+    """The page's pack body alone, without the site's layout (what the benchmark times)."""
+    ctx = page_context(db, actor, offer_id, key_dir)
+    return env.get_template("evidence/_pack_body.html").render(**ctx)
 
 
 # --- issuing ---------------------------------------------------------------------------------

@@ -67,6 +67,23 @@ class Conflict(AccordError):
     outcome). Interfaces answer 409."""
 
 
+class NumberTaken(Conflict):
+    """Events numbered with an `n` the journey already holds for another event: a second
+    tab or browser on the same offer counts from 0 too. Nothing of the request is kept;
+    the sender numbers its unacknowledged events again from `next` and resends them.
+    `received` are the request's events already on record (retries), which it drops."""
+
+    def __init__(self, *, taken: Sequence[int], next_n: int, received: Sequence[int]) -> None:
+        self.taken = sorted(taken)
+        self.next = next_n
+        self.received = sorted(received)
+        shown = ", ".join(map(str, self.taken[:10]))
+        super().__init__(
+            f"n={shown} already number other events of this journey: number the events "
+            f"not yet acknowledged from {next_n} and send them again"
+        )
+
+
 class CaptureDenied(AccordError):
     """The capture token is missing or is not this offer's. Interfaces answer 401."""
 
@@ -542,10 +559,20 @@ def _ingest(
 ) -> Ingested:
     offer = offer or _locked_offer(session, tenant_id, offer_id)
     stored = queries.events_of(session, tenant_id, offer_id)
-    known = {e.n for e in stored}
     decided = next((e for e in stored if e.kind in OUTCOMES), None)
-    new = sorted((x for x in events if x[1].n not in known), key=lambda x: x[1].n)
+    new, taken = _unrecorded(stored, events, source)
     received = sorted({x.n for _, x in events})
+    if taken:
+        if decided is not None:
+            raise Conflict(
+                f"the offer was {decided.kind} (event {decided.n}) and n={taken[0]} numbers "
+                "another event: nothing can be added after the outcome"
+            )
+        raise NumberTaken(
+            taken=taken,
+            next_n=max(e.n for e in stored) + 1,
+            received=sorted({x.n for _, x in events} - set(taken) - {x.n for _, x in new}),
+        )
     if not new:
         return Ingested(received=received, length=len(stored))
 
@@ -659,6 +686,58 @@ def _ingest(
             )
     record(session, tenant_id=tenant_id, actor=label, drafts=drafts)
     return Ingested(received=received, length=len(stored) + len(new))
+
+
+def _unrecorded(
+    stored: Sequence[JourneyEvent], events: Sequence[tuple[int, _Item]], source: EventSource
+) -> tuple[list[tuple[int, _Item]], list[int]]:
+    """The request's events not on record yet (in order of n), and the n of those whose
+    number the journey holds for another event. An event on record with the same n and
+    content is a retry: acknowledged, not stored twice. From capture.js, whose times are
+    to the millisecond, so is the same content under another n: the same event numbered
+    again after a conflict, which an earlier request may have recorded meanwhile."""
+    by_n = {e.n: e for e in stored}
+    types: dict[str, dict[str, str]] = {}
+    for e in stored:
+        if e.kind == EventKind.SCREEN and e.screen:
+            types[e.screen] = _field_types(json.loads(e.form) if e.form else [])
+    seen = {_stored_key(e) for e in stored if e.source == EventSource.CAPTURE}
+    new: list[tuple[int, _Item]] = []
+    taken: list[int] = []
+    for i, x in events:
+        key = _item_key(x, types)
+        on_record = by_n.get(x.n)
+        if on_record is not None:
+            if _stored_key(on_record) != key:
+                taken.append(x.n)
+        elif source != EventSource.CAPTURE or key not in seen:
+            new.append((i, x))
+    return sorted(new, key=lambda y: y[1].n), sorted(taken)
+
+
+def _stored_key(e: JourneyEvent) -> tuple[str | None, ...]:
+    return (e.kind, iso(e.at), e.screen, e.url, e.title, e.blob, e.form, e.field, e.label, e.value)
+
+
+def _item_key(x: _Item, types: dict[str, dict[str, str]]) -> tuple[str | None, ...]:
+    """What an event would be on record as (see `_ingest`), to tell a retry from another."""
+    form = _masked_form(x.form)
+    value = x.value
+    interaction = x.kind in (EventKind.CHANGE, EventKind.TICK, EventKind.UNTICK)
+    if interaction and types.get(x.screen or "", {}).get(x.field or "") == "password":
+        value = ""  # as `_ingest` keeps it
+    return (
+        str(x.kind),
+        iso(x.at),
+        x.screen,
+        x.url,
+        x.title,
+        hashlib.sha256(x.content).hexdigest() if x.content is not None else None,
+        None if form is None else journal.canonical(form).decode("utf-8"),
+        x.field,
+        x.label,
+        value,
+    )
 
 
 def _field_types(form: list[dict[str, Any]]) -> dict[str, str]:
