@@ -47,7 +47,7 @@ from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
 from accord.access import Actor
 from accord.audit import queries as audit
 from accord.evidence import queries, rrweb
-from accord.evidence.models import RRWEB_MEDIA_TYPE, EventKind, EvidencePack, MediaType
+from accord.evidence.models import EventKind, EvidencePack, MediaType
 from accord.store import journal, merkle
 from accord.store.db import FOREVER, Database, utcnow
 from accord.store.journal import Checkpoint, Draft, Op
@@ -170,11 +170,7 @@ def _field_mark(a: Mapping[str, str]) -> str:
 
 def inert_screen(content: bytes, media_type: str | None) -> Markup:
     """A captured screen (HTML, or an rrweb recording) as inert HTML."""
-    if media_type == RRWEB_MEDIA_TYPE:
-        node = rrweb.snapshot_of(content)
-        text = rrweb.to_html(node) if node is not None else ""
-    else:
-        text = content.decode("utf-8", "replace")
+    text = rrweb.capture_html(content, media_type) or ""
     parser = _Inert()
     parser.feed(text)
     parser.close()

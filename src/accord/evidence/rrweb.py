@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from accord.evidence.models import EventKind
+from accord.evidence.models import RRWEB_MEDIA_TYPE, EventKind
 
 # rrweb's event types and incremental sources
 DOM_CONTENT_LOADED, LOAD, FULL_SNAPSHOT, INCREMENTAL, META, CUSTOM = 0, 1, 2, 3, 4, 5
@@ -426,3 +426,12 @@ def _attr(name: str, value: Any) -> str:
     if value is False or value is None:
         return ""
     return f' {name}="{html.escape(str(value), quote=True)}"'
+
+
+def capture_html(content: bytes, media_type: str | None) -> str | None:
+    """A stored screen as HTML text: the page captured as it is, or an rrweb recording's
+    full snapshot rebuilt (None when the recording has none)."""
+    if media_type == RRWEB_MEDIA_TYPE:
+        node = snapshot_of(content)
+        return to_html(node) if node is not None else None
+    return content.decode("utf-8", "replace")

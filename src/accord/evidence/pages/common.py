@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from accord.access import Actor
 from accord.errors import NotFound
 from accord.evidence import queries, rrweb
-from accord.evidence.models import RRWEB_MEDIA_TYPE, MediaType, OfferStatus
+from accord.evidence.models import MediaType, Offer, OfferStatus
 from accord.parties import queries as parties
 from accord.store.temporal import AsOf
 from accord.web.pages import sentence
@@ -73,11 +73,7 @@ Filter = Annotated[str, Query(max_length=64, pattern=r"^[0-9A-Za-z-]*$")]
 
 def screen_document(content: bytes, media_type: str | None) -> str:
     """A capture as an HTML document to put in a sandboxed iframe's srcdoc."""
-    if media_type == RRWEB_MEDIA_TYPE:
-        node = rrweb.snapshot_of(content)
-        text = rrweb.to_html(node) if node is not None else "<p>(no snapshot)</p>"
-    else:
-        text = content.decode("utf-8", "replace")
+    text = rrweb.capture_html(content, media_type) or "<p>(no snapshot)</p>"
     head = re.search(r"<head\b[^>]*>", text, re.IGNORECASE)
     if head:
         return text[: head.end()] + _SCREEN_CSP + text[head.end() :]
@@ -162,3 +158,17 @@ def version_names(s: Session, actor: Actor) -> dict[str, dict[str, str]]:
 def customer_choices(s: Session, actor: Actor) -> list[tuple[str, str]]:
     rows, _ = parties.list_customers(s, actor=actor, when=AsOf.now(), limit=1_000_000)
     return [(c.entity_id, f"{c.name} ({c.code})") for c in rows]
+
+
+def acceptance_rows(accepted: Sequence[Offer], names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Accepted offers as the rows of an acceptances table: who, which offer, when."""
+    return [
+        {
+            "customer": names.get(o.customer_id, "Unknown customer"),
+            "customer_id": o.customer_id,
+            "offer_id": o.entity_id,
+            "product": o.product,
+            "decided_at": o.decided_at,
+        }
+        for o in accepted
+    ]

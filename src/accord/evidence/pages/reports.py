@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from accord.evidence import exports, queries
-from accord.evidence.pages.common import SECTION, Filter, customer_choices, tabs, version_names
+from accord.evidence.pages.common import (
+    SECTION,
+    Filter,
+    acceptance_rows,
+    customer_choices,
+    tabs,
+    version_names,
+)
 from accord.web.deps import DbDep
 from accord.web.pages import PageActor, page
 
@@ -67,16 +74,7 @@ def reports(
             "versions": sorted(versions.items(), key=lambda kv: kv[1]["name"]),
             "version": chosen,
             "version_name": versions.get(chosen, {}).get("name", ""),
-            "accepted": [
-                {
-                    "customer": names.get(o.customer_id, "Unknown customer"),
-                    "customer_id": o.customer_id,
-                    "offer_id": o.entity_id,
-                    "product": o.product,
-                    "decided_at": o.decided_at,
-                }
-                for o in accepted
-            ],
+            "accepted": acceptance_rows(accepted, names),
             "documents": documents,
             "customers": customers,
         },

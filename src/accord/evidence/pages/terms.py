@@ -12,7 +12,13 @@ from accord.access import EVIDENCE_WRITERS, Actor, require
 from accord.errors import Invalid, parse
 from accord.evidence import queries, service
 from accord.evidence.models import MediaType
-from accord.evidence.pages.common import MEDIA_NAMES, SECTION, screen_document, tabs
+from accord.evidence.pages.common import (
+    MEDIA_NAMES,
+    SECTION,
+    acceptance_rows,
+    screen_document,
+    tabs,
+)
 from accord.evidence.schemas import MAX_TERMS_BYTES, MB, TermsDocumentCreate, TermsVersionCreate
 from accord.web.deps import CSRF_FIELD, DbDep, check_csrf
 from accord.web.pages import (
@@ -293,16 +299,7 @@ def terms_version(request: Request, actor: PageActor, db: DbDep, version_id: Rec
             "shown": shown,
             "latest": latest,
             "is_latest": latest is not None and latest.entity_id == v.entity_id,
-            "acceptances": [
-                {
-                    "customer": names.get(o.customer_id, "Unknown customer"),
-                    "customer_id": o.customer_id,
-                    "offer_id": o.entity_id,
-                    "product": o.product,
-                    "decided_at": o.decided_at,
-                }
-                for o in accepted
-            ],
+            "acceptances": acceptance_rows(accepted, names),
             "offers": total_offers,
             "offers_url": url("/offers", terms=version_id),
             "content_url": f"/api/terms-versions/{version_id}/content",
