@@ -8,6 +8,7 @@ pages and CLI all use them. Everyone in the tenant may read; auditors only read.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -76,24 +77,49 @@ def get_asset_for(session: Session, actor: Actor, asset_id: str, when: AsOf | No
     return _latest(session, actor, Asset, asset_id, when)
 
 
+#: what a record id looks like (a UUID): anything else is only ever a tag or a serial
+_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def find_asset(session: Session, actor: Actor, key: str, when: AsOf | None = None) -> Asset:
     """An asset by id, tag or serial (exact, case-insensitive), as of `when`; a tag or
     serial also finds an asset that has since changed it."""
     when = when or AsOf.now()
+    return get_asset_for(session, actor, asset_id_for(session, actor, key, when), when)
+
+
+# The ids of the assets whose tag (1) or serial (2) is the key, in any period as known at
+# :k, with each period: on the driver, as the desk's "is TAG covered?" starts with it.
+_BY_KEY_SQL = text(
+    """
+SELECT 1, entity_id, valid_from, valid_to FROM assets
+WHERE tenant_id = :t AND lower(tag) = :key AND recorded_from <= :k AND recorded_to > :k
+UNION ALL
+SELECT 2, entity_id, valid_from, valid_to FROM assets
+WHERE tenant_id = :t AND lower(serial) = :key AND recorded_from <= :k AND recorded_to > :k
+"""
+)
+
+
+def asset_id_for(session: Session, actor: Actor, key: str, when: AsOf) -> str:
+    """The id of the asset that `key` (its id, tag or serial) names as of `when`: the one
+    with that tag on the day, else the last to have had it; then the same by serial."""
     key = key.strip()
-    k = key.lower()
-    base = _known(Asset, actor.tenant_id, when.known_at)
-    for cond in (
-        Asset.entity_id == key,
-        func.lower(Asset.tag) == k,
-        func.lower(Asset.serial) == k,
+    if _ID.fullmatch(key) and temporal.timeline(
+        session, Asset, actor.tenant_id, key, known_at=when.known_at
     ):
-        rows = list(session.scalars(base.where(cond).order_by(Asset.valid_from)))
-        if rows:
-            on_day = [r for r in rows if r.valid_from <= when.on < r.valid_to]
-            if on_day:
-                return on_day[0]
-            return get_asset_for(session, actor, rows[-1].entity_id, when)
+        return key
+    rows = driver_rows(
+        session,
+        _BY_KEY_SQL,
+        {"t": actor.tenant_id, "key": key.lower(), "k": to_micros(when.known_at)},
+    )
+    on = to_micros(when.on)
+    for kind in (1, 2):
+        found = sorted((r for r in rows if r[0] == kind), key=lambda r: r[2])
+        if found:
+            on_day = [r for r in found if r[2] <= on < r[3]]
+            return str((on_day or found[-1:])[0][1])
     raise NotFound(f"no asset with the id, tag or serial {key!r}")
 
 
@@ -483,10 +509,12 @@ def entitlement(
     """Is the asset (id, tag or serial) covered on `on`, as Accord knew it at `known_at`?
     By which contract line and service level; and when not, why, in words a desk agent
     understands."""
-    book = _book_for_asset(session, actor.tenant_id, asset_key, known_at)
-    if not book.assets:  # not an id: a tag or a serial (NotFound when neither)
-        found = find_asset(session, actor, asset_key, AsOf(on, known_at))
-        book = _book_for_asset(session, actor.tenant_id, found.entity_id, known_at)
+    book = None
+    if _ID.fullmatch(asset_key):
+        book = _book_for_asset(session, actor.tenant_id, asset_key, known_at)
+    if book is None or not book.assets:  # a tag or a serial (NotFound when neither)
+        asset_id = asset_id_for(session, actor, asset_key, AsOf(on, known_at))
+        book = _book_for_asset(session, actor.tenant_id, asset_id, known_at)
     finding = coverage.find(book.assets, book.lines, book.contracts, on)
     current = next((a for a in book.assets if a.valid_from <= on < a.valid_to), None)
     return _answer(

@@ -49,6 +49,15 @@ def _current(model: type[V], tenant_id: int) -> Select[V]:
     )
 
 
+def _one(session: Session, model: type[V], tenant_id: int, id_: str, what: str) -> V:
+    """The record `id_` of the tenant (NotFound naming `what` otherwise): the access check
+    of every evidence record."""
+    found = session.scalars(_current(model, tenant_id).where(model.entity_id == id_)).first()
+    if found is None:
+        raise NotFound(f"no {what} {id_}")
+    return found
+
+
 # --- terms -----------------------------------------------------------------------------------
 
 
@@ -67,12 +76,7 @@ def document_by_code(session: Session, actor: Actor, code: str) -> TermsDocument
 
 def get_document_for(session: Session, actor: Actor, document_id: str) -> TermsDocument:
     """The one access check for a terms document."""
-    found = session.scalars(
-        _current(TermsDocument, actor.tenant_id).where(TermsDocument.entity_id == document_id)
-    ).first()
-    if found is None:
-        raise NotFound(f"no terms document {document_id}")
-    return found
+    return _one(session, TermsDocument, actor.tenant_id, document_id, "terms document")
 
 
 def _in_order(versions: Sequence[TermsVersion]) -> list[TermsVersion]:
@@ -92,12 +96,7 @@ def all_versions(session: Session, actor: Actor) -> list[TermsVersion]:
 
 def get_version_for(session: Session, actor: Actor, version_id: str) -> TermsVersion:
     """The one access check for a terms version."""
-    found = session.scalars(
-        _current(TermsVersion, actor.tenant_id).where(TermsVersion.entity_id == version_id)
-    ).first()
-    if found is None:
-        raise NotFound(f"no terms version {version_id}")
-    return found
+    return _one(session, TermsVersion, actor.tenant_id, version_id, "terms version")
 
 
 def version_content(session: Session, actor: Actor, version_id: str) -> tuple[TermsVersion, bytes]:
@@ -161,12 +160,7 @@ def list_offers(
 
 def get_offer_for(session: Session, actor: Actor, offer_id: str) -> Offer:
     """The one access check for an offer: its current version."""
-    found = session.scalars(
-        _current(Offer, actor.tenant_id).where(Offer.entity_id == offer_id)
-    ).first()
-    if found is None:
-        raise NotFound(f"no offer {offer_id}")
-    return found
+    return _one(session, Offer, actor.tenant_id, offer_id, "offer")
 
 
 def made_at(session: Session, actor: Actor, offer_id: str) -> datetime:
