@@ -664,6 +664,31 @@ class Agreements(RuleBasedStateMachine):
             assert got.cause == "covered"
         else:
             assert got.cause != "covered"
+        # Coverage only changes where some fact's valid interval starts or ends: where it
+        # stops after `on` (if it holds), and where it starts again.
+        later = sorted(
+            t
+            for facts in self.oracle.facts.values()
+            for f in facts
+            for t in (f.valid_from, f.valid_to)
+            if on < t < FOREVER
+        )
+
+        def first(covered: bool, after: datetime) -> datetime | None:
+            return next(
+                (
+                    t
+                    for t in later
+                    if t > after
+                    and bool(self.oracle.covering(asset_id, self.lines, t, known_at)) == covered
+                ),
+                None,
+            )
+
+        until = first(False, on) if want else None
+        assert got.covered_until == until, (got, until)
+        again = first(True, until or on) if (until or not want) else None
+        assert got.next_covered_from == again, (got, again)
 
     @precondition(lambda m: bool(m.contracts))
     @rule(data=st.data())

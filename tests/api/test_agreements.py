@@ -597,6 +597,7 @@ def test_other_tenant_gets_404_and_empty_lists(
         "/api/assets/FAB-0001",
         "/api/assets/SN-LAP-1",
         "/api/assets/FAB-0001/entitlement",
+        f"/api/assets/{b.laptop}/entitlement",
         f"/api/assets/{b.laptop}/coverage",
         f"/api/calendars/{b.calendar}",
         f"/api/service-levels/{b.gold}",

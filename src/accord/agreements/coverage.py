@@ -151,10 +151,14 @@ def find(
     lines: Sequence[LineV],
     contracts: Sequence[ContractV],
     on: datetime,
+    *,
+    segs: Sequence[Segment] | None = None,
 ) -> Finding:
     """Entitlement on `on` from the asset's versions and every line and contract version
-    that could touch it (all as known at one recorded time)."""
-    segs = segments(asset, lines, contracts)
+    that could touch it (all as known at one recorded time); `segs`, their `segments`,
+    when the caller has them already."""
+    if segs is None:
+        segs = segments(asset, lines, contracts)
     here = [s for s in segs if s.start <= on < s.end]
     later = [s.start for s in segs if s.start > on]
     next_start = min(later) if later else None

@@ -1,8 +1,11 @@
 """Assets, service levels, calendars, contracts and their lines, invoices.
 
-Every table here is versioned and written only through the journal. Coverage, billing
-and budgets are not stored anywhere: they are derived, by date, from contracts and their
-lines, so a change to one (a cancellation, a price, a correction) changes every view.
+Every table here but one is versioned and written only through the journal. Coverage,
+billing and budgets are derived, by date, from contracts and their lines, so a change to
+one (a cancellation, a price, a correction) changes every view. The one exception is
+`AssetCoverage`: the entitlement answer kept ready, a derived table that the write path
+refreshes in the same transaction as the change (`accord.store.derived`) and that
+`accord rebuild` recomputes from the version tables like any other.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from accord.store import derived
 from accord.store.db import Base, UtcMicros
 from accord.store.temporal import Versioned
 
@@ -58,6 +62,8 @@ class Asset(Versioned, Base):
         Index("ix_assets_serial_ci", "tenant_id", text("lower(serial)")),
         Index("ix_assets_customer", "tenant_id", "customer_id", "recorded_to"),
         Index("ix_assets_external_key", "tenant_id", "external_key", "recorded_to"),
+        # The assets a group line ("every laptop at the site") can cover.
+        Index("ix_assets_site_type", "tenant_id", "site_id", "asset_type"),
     )
 
 
@@ -168,3 +174,68 @@ class Invoice(Versioned, Base):
         Index("ix_invoices_contract", "tenant_id", "contract_id", "recorded_to"),
         Index("ix_invoices_period", "tenant_id", "period_start", "recorded_to"),
     )
+
+
+class AssetCoverage(Base):
+    """Derived: an asset's entitlement answer for each stretch of valid time over which it
+    does not change, as known over recorded time. `entitlement` is one lookup here.
+
+    Rows are written only by `accord.agreements.derived.refresh`, which the write path
+    calls for every entry about an asset, a contract line or a contract; the version
+    tables stay the truth and `accord rebuild --check` compares this table with what they
+    give. The service level is joined when read (its name and targets can change without
+    touching coverage); a covered stretch's words are `reason`, "at NAME service level",
+    then `reason_end`.
+    """
+
+    __tablename__ = "asset_coverage"
+
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    asset_id: Mapped[str] = mapped_column(String(36))
+    valid_from: Mapped[datetime] = mapped_column(UtcMicros)
+    valid_to: Mapped[datetime] = mapped_column(UtcMicros)
+    recorded_from: Mapped[datetime] = mapped_column(UtcMicros)
+    recorded_to: Mapped[datetime] = mapped_column(UtcMicros)
+    tag: Mapped[str] = mapped_column(String(60))
+    cause: Mapped[str] = mapped_column(String(20))  # `coverage.Cause`
+    contract_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    contract_reference: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    line_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    service_level_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    covered_until: Mapped[datetime | None] = mapped_column(UtcMicros, nullable=True)
+    next_covered_from: Mapped[datetime | None] = mapped_column(UtcMicros, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    reason_end: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        Index("ix_asset_coverage_asset", "tenant_id", "asset_id", "recorded_to", "valid_from"),
+    )
+
+
+#: what `AssetCoverage` rows say, besides whose and when
+COVERAGE_COLUMNS = (
+    "valid_from",
+    "valid_to",
+    "tag",
+    "cause",
+    "contract_id",
+    "contract_reference",
+    "line_id",
+    "service_level_id",
+    "covered_until",
+    "next_covered_from",
+    "reason",
+    "reason_end",
+)
+
+derived.register(
+    derived.Derivation(
+        name="asset_coverage",
+        model=AssetCoverage,
+        follows=frozenset({"asset", "contract_line", "contract"}),
+        refresh="accord.agreements.derived:refresh",
+        rebuild="accord.agreements.derived:rebuild",
+        order=("asset_id", "recorded_from", "valid_from"),
+    )
+)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from accord.access import Actor
 from accord.agreements import coverage
-from accord.agreements.coverage import AssetV, Cause, ContractV, Finding, LineV, Segment
+from accord.agreements.coverage import AssetV, Cause, ContractV, LineV, Segment
 from accord.agreements.models import (
     Asset,
     Calendar,
@@ -30,8 +30,8 @@ from accord.agreements.models import (
 )
 from accord.agreements.schemas import Entitlement
 from accord.errors import NotFound
-from accord.store import journal, temporal
-from accord.store.db import FOREVER, driver_rows, from_micros, to_micros, utcnow
+from accord.store import temporal
+from accord.store.db import driver_rows, from_micros, to_micros, utcnow
 from accord.store.temporal import AsOf, Versioned
 
 __all__ = ["AsOf"]
@@ -372,15 +372,6 @@ def _contract_v(c: Contract) -> ContractV:
     )
 
 
-@dataclass(frozen=True)
-class LevelV:
-    level_id: str
-    valid_from: datetime
-    valid_to: datetime
-    name: str
-    targets: dict[str, Any]
-
-
 @dataclass
 class Book:
     """Everything that decides one asset's coverage, as known at one recorded time."""
@@ -388,22 +379,12 @@ class Book:
     assets: list[AssetV]
     lines: list[LineV]
     contracts: list[ContractV]
-    levels: list[LevelV] = field(default_factory=list)
-
-    def level(self, level_id: str, on: datetime) -> LevelV | None:
-        """The service level as on `on`, or its last version known (renamed since)."""
-        mine = sorted(
-            (v for v in self.levels if v.level_id == level_id), key=lambda v: v.valid_from
-        )
-        return next(
-            (v for v in mine if v.valid_from <= on < v.valid_to), mine[-1] if mine else None
-        )
 
 
 # Everything that decides one asset's coverage in one statement: its versions, the line
-# versions that name it or its (site, type), their contracts and service levels, all as
-# known at :k. One round trip keeps entitlement close to a hand-written join (the
-# benchmark's yardstick); the deciding is then done in Python by `coverage.find`.
+# versions that name it or its (site, type), and their contracts, all as known at :k. The
+# deciding is then done in Python by `coverage.find`: for the asset page's timeline, and
+# by the write path to keep `asset_coverage` (`accord.agreements.derived`).
 # "COALESCE(asset_id, '') = ''" rather than "asset_id IS NULL" keeps SQLite's planner on
 # the (site, type) index: with IS NULL it walks every group line of the tenant instead.
 _BOOK_SQL = text(
@@ -441,17 +422,11 @@ SELECT 'c', entity_id, valid_from, valid_to, seq, customer_id, reference, billin
 FROM contracts
 WHERE tenant_id = :t AND recorded_from <= :k AND recorded_to > :k
   AND entity_id IN (SELECT contract_id FROM l)
-UNION ALL
-SELECT 's', entity_id, valid_from, valid_to, seq, name, CAST(targets AS TEXT), NULL, NULL,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM service_levels
-WHERE tenant_id = :t AND recorded_from <= :k AND recorded_to > :k
-  AND entity_id IN (SELECT service_level_id FROM l)
 """
 )
 
 
-def _book_for_asset(session: Session, tenant_id: int, asset_id: str, known_at: datetime) -> Book:
+def book_for_asset(session: Session, tenant_id: int, asset_id: str, known_at: datetime) -> Book:
     # On the driver: every entitlement answer runs this, and SQLAlchemy's per-row result
     # handling cost about as much as the statement (the columns are plain integers and text).
     rows = driver_rows(
@@ -460,7 +435,6 @@ def _book_for_asset(session: Session, tenant_id: int, asset_id: str, known_at: d
     assets: list[AssetV] = []
     lines: list[LineV] = []
     contracts: list[ContractV] = []
-    levels: list[LevelV] = []
     for k, eid, valid_from, valid_to, seq, s1, s2, s3, s4, s5, s6, s7, i1, i2, t1, t2 in rows:
         vf, vt = from_micros(valid_from), from_micros(valid_to)
         if k == "a":
@@ -468,9 +442,6 @@ def _book_for_asset(session: Session, tenant_id: int, asset_id: str, known_at: d
             assets.append(AssetV(eid, vf, vt, s1, s2, s3, s4, s5, label))
         elif k == "l":
             lines.append(LineV(eid, s1, vf, vt, s4, s2, s3, s5, i1, i2, seq))
-        elif k == "s":
-            targets = s2 if isinstance(s2, dict) else json.loads(s2)
-            levels.append(LevelV(eid, vf, vt, s1, targets))
         else:
             contracts.append(
                 ContractV(
@@ -487,7 +458,7 @@ def _book_for_asset(session: Session, tenant_id: int, asset_id: str, known_at: d
                 )
             )
     assets.sort(key=lambda a: a.valid_from)
-    return Book(assets, lines, contracts, levels)
+    return Book(assets, lines, contracts)
 
 
 def _contracts(
@@ -503,141 +474,87 @@ def _contracts(
 # --- entitlement -------------------------------------------------------------------------
 
 
+# The answer for the asset on :d as known at :k, kept ready by the write path, with the
+# service level it names as it was on :d (a covered answer names one).
+ENTITLEMENT_SQL = text(
+    """
+SELECT c.tag, c.cause, c.contract_id, c.contract_reference, c.line_id, c.service_level_id,
+       c.covered_until, c.next_covered_from, c.reason, c.reason_end,
+       s.name, CAST(s.targets AS TEXT)
+FROM asset_coverage c
+LEFT JOIN service_levels s
+  ON s.tenant_id = c.tenant_id AND s.entity_id = c.service_level_id
+ AND s.recorded_from <= :k AND s.recorded_to > :k AND s.valid_from <= :d AND s.valid_to > :d
+WHERE c.tenant_id = :t AND c.asset_id = :id
+  AND c.recorded_from <= :k AND c.recorded_to > :k AND c.valid_from <= :d AND c.valid_to > :d
+"""
+)
+
+# A service level renamed or ended since: its last version known.
+_LAST_LEVEL_SQL = text(
+    """
+SELECT name, CAST(targets AS TEXT) FROM service_levels
+WHERE tenant_id = :t AND entity_id = :id AND recorded_from <= :k AND recorded_to > :k
+ORDER BY valid_from DESC LIMIT 1
+"""
+)
+
+
 def entitlement(
     session: Session, actor: Actor, asset_key: str, *, on: datetime, known_at: datetime
 ) -> Entitlement:
     """Is the asset (id, tag or serial) covered on `on`, as Accord knew it at `known_at`?
     By which contract line and service level; and when not, why, in words a desk agent
-    understands."""
-    book = None
-    if _ID.fullmatch(asset_key):
-        book = _book_for_asset(session, actor.tenant_id, asset_key, known_at)
-    if book is None or not book.assets:  # a tag or a serial (NotFound when neither)
-        asset_id = asset_id_for(session, actor, asset_key, AsOf(on, known_at))
-        book = _book_for_asset(session, actor.tenant_id, asset_id, known_at)
-    finding = coverage.find(book.assets, book.lines, book.contracts, on)
-    current = next((a for a in book.assets if a.valid_from <= on < a.valid_to), None)
-    return _answer(
-        session, actor, current or book.assets[-1], finding, book, on=on, known_at=known_at
-    )
-
-
-def _day(t: datetime | None) -> str:
-    return "" if t is None else t.date().isoformat()
-
-
-def _ending(
-    session: Session,
-    tenant_id: int,
-    model: type[Versioned],
-    entity_id: str,
-    at: datetime,
-    known_at: datetime,
-) -> journal.Entry | None:
-    """The change, known by `known_at`, that ended the record from `at`: the latest END
-    entry of the record whose interval starts at `at` (or spans it)."""
-    ends = [
-        e
-        for e in temporal.closers(session, tenant_id, model, entity_id, on=at, known_at=known_at)
-        if e.op == journal.Op.END and e.valid_from <= at < e.valid_to
-    ]
-    exact = [e for e in ends if e.valid_from == at]
-    found = exact or ends
-    return max(found, key=lambda e: e.seq) if found else None
-
-
-def _by(e: journal.Entry | None) -> str:
-    if e is None:
-        return ""
-    why = f" ({e.reason})" if e.reason else ""
-    return f" by {e.actor} on {_day(e.at)}{why}"
-
-
-def _answer(
-    session: Session,
-    actor: Actor,
-    asset: AssetV,
-    f: Finding,
-    book: Book,
-    *,
-    on: datetime,
-    known_at: datetime,
-) -> Entitlement:
-    base: dict[str, Any] = {
-        "asset_id": asset.asset_id,
-        "tag": asset.tag,
-        "on": on,
-        "known_at": known_at,
-        "covered": f.cause == Cause.COVERED,
-        "cause": str(f.cause),
-        "next_covered_from": f.next_start,
-    }
-    later = f" It is covered again from {_day(f.next_start)}." if f.next_start else ""
-    if f.segment is not None:
-        s = f.segment
-        level = book.level(s.line.service_level_id, on)
-        until = s.end if s.end != FOREVER else None
-        what = "this asset" if s.per_asset else f"every {s.line.asset_type} at its site"
-        reason = f"Covered by contract {s.contract.reference} (line for {what})"
-        reason += f" at {level.name if level else 'an unknown'} service level"
-        if until is not None:
-            if s.contract.cancelled_from == until:
-                reason += f" until {_day(until)}: the contract is cancelled from that day"
-            elif s.line.valid_to == until:
-                reason += f" until {_day(until)}, when it comes off the contract"
-            else:
-                reason += f" until {_day(until)}"
-        return Entitlement(
-            **base,
-            reason=reason + ".",
-            contract_id=s.contract.contract_id,
-            contract_reference=s.contract.reference,
-            line_id=s.line.line_id,
-            service_level_id=s.line.service_level_id,
-            service_level=level.name if level else None,
-            targets=level.targets if level else None,
-            covered_until=until,
-        )
-    ref = f.contract.reference if f.contract else ""
-    match f.cause:
-        case Cause.NEVER:
-            reason = "Never covered: no contract line has ever covered this asset."
-        case Cause.NOT_YET:
-            reason = f"Not covered yet: coverage starts {_day(f.next_start)}."
-            later = ""
-        case Cause.NO_ASSET:
-            reason = f"The asset is not on record on {_day(on)}."
-        case Cause.RETIRED:
-            reason = f"Not covered: the asset is retired (from {_day(f.at)})."
-        case Cause.REMOVED:
-            assert f.line is not None and f.at is not None
-            e = _ending(session, actor.tenant_id, ContractLine, f.line.line_id, f.at, known_at)
-            if e is None:  # set up with an end date
-                base["cause"] = str(Cause.LINE_ENDED)
-                reason = f"Not covered: its line on contract {ref} ended {_day(f.at)} as agreed."
-            else:
-                reason = f"Not covered: removed from contract {ref} from {_day(f.at)}{_by(e)}."
-        case Cause.CONTRACT_ENDED:
-            reason = f"Not covered: contract {ref} ended {_day(f.at)}."
-        case Cause.CANCELLED:
-            assert f.contract is not None and f.at is not None
-            who = _by(
-                _ending(session, actor.tenant_id, Contract, f.contract.contract_id, f.at, known_at)
+    understands. One lookup in `asset_coverage`, which the write path keeps."""
+    asset_id = asset_key
+    params = {"t": actor.tenant_id, "id": asset_id, "d": to_micros(on), "k": to_micros(known_at)}
+    rows = driver_rows(session, ENTITLEMENT_SQL, params) if _ID.fullmatch(asset_key) else []
+    if not rows:  # a tag or a serial (NotFound when neither)
+        asset_id = params["id"] = asset_id_for(session, actor, asset_key, AsOf(on, known_at))
+        rows = driver_rows(session, ENTITLEMENT_SQL, params)
+        if not rows:
+            raise NotFound(
+                f"no asset {asset_key!r} on record as known at {known_at:%Y-%m-%d %H:%M}"
             )
-            reason = f"Not covered: contract {ref} cancelled, effective {_day(f.at)}{who}."
-        case Cause.MOVED:
-            reason = (
-                f"Not covered: from {_day(f.at)} the asset is no longer at the site or of the "
-                f"type that contract {ref} covers."
-            )
-        case _:  # pragma: no cover - every cause is handled above
-            reason = str(f.cause)
+    (
+        tag,
+        cause,
+        contract_id,
+        reference,
+        line_id,
+        level_id,
+        until,
+        again,
+        reason,
+        reason_end,
+        level,
+        targets,
+    ) = rows[0]
+    if level_id is not None and level is None:
+        last = driver_rows(session, _LAST_LEVEL_SQL, {**params, "id": level_id})
+        level, targets = last[0] if last else (None, None)
+    if reason_end is not None:
+        reason += f" at {level or 'an unknown'} service level{reason_end}"
     return Entitlement(
-        **base,
-        reason=reason + later,
-        contract_id=f.contract.contract_id if f.contract else None,
-        contract_reference=ref or None,
-        line_id=f.line.line_id if f.line else None,
+        asset_id=asset_id,
+        tag=tag,
+        on=on,
+        known_at=known_at,
+        covered=cause == Cause.COVERED,
+        cause=cause,
+        reason=reason,
+        contract_id=contract_id,
+        contract_reference=reference,
+        line_id=line_id,
+        service_level_id=level_id,
+        service_level=level,
+        targets=None
+        if targets is None
+        else json.loads(targets)
+        if isinstance(targets, str)
+        else targets,
+        covered_until=None if until is None else from_micros(until),
+        next_covered_from=None if again is None else from_micros(again),
     )
 
 
@@ -645,7 +562,7 @@ def coverage_timeline(
     session: Session, actor: Actor, asset_id: str, *, known_at: datetime
 ) -> list[Segment]:
     """Every period the asset is covered, as known at `known_at`, for drawing over time."""
-    book = _book_for_asset(session, actor.tenant_id, asset_id, known_at)
+    book = book_for_asset(session, actor.tenant_id, asset_id, known_at)
     return coverage.segments(book.assets, book.lines, book.contracts)
 
 

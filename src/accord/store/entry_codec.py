@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from hashlib import sha256
 
 import zstandard as zstd
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, select
+from sqlalchemy import BigInteger, Connection, ForeignKey, Integer, LargeBinary, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -115,9 +115,15 @@ _cache: weakref.WeakKeyDictionary[Engine, dict[tuple[int, int], Codec]] = (
 )
 
 
+def _engine(session: Session) -> Engine:
+    """The engine behind the session, also when it is bound to one connection (a
+    verification's snapshot)."""
+    bind = session.get_bind()
+    return bind.engine if isinstance(bind, Connection) else bind
+
+
 def _cached(session: Session) -> dict[tuple[int, int], Codec]:
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
+    engine = _engine(session)
     found = _cache.get(engine)
     if found is None:
         found = _cache[engine] = {}
@@ -169,8 +175,7 @@ _failed: weakref.WeakKeyDictionary[Engine, dict[int, int]] = weakref.WeakKeyDict
 
 def due(session: Session, tenant_id: int, current: Codec | None, size: int) -> bool:
     """Whether an append that takes the log to `size` entries trains a new dictionary."""
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
+    engine = _engine(session)
     failed = _failed.get(engine, {}).get(tenant_id)
     if failed is not None and size < 2 * failed:
         return False
@@ -185,8 +190,7 @@ def train(session: Session, tenant_id: int, samples: Sequence[bytes], size: int)
     try:
         trained = zstd.train_dictionary(DICT_BYTES, list(samples)).as_bytes()
     except zstd.ZstdError:
-        engine = session.get_bind()
-        assert isinstance(engine, Engine)
+        engine = _engine(session)
         _failed.setdefault(engine, {})[tenant_id] = size
         return None
     id_ = dictionary_id(trained)

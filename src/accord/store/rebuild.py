@@ -7,7 +7,9 @@ says. `plan` replays the tenant's journal into empty tables with `temporal.apply
 the function the write path uses, and compares them with the live ones row by row;
 `repair` does the same inside the caller's transaction, with the log head locked so that
 no change is appended meanwhile, then deletes the live rows the replay does not have and
-inserts the ones it has and the live tables lack. Rows that agree are left alone.
+inserts the ones it has and the live tables lack. Rows that agree are left alone. The
+derived tables (`accord.store.derived`) are recomputed from the replayed version tables
+and compared and repaired the same way.
 
 Neither touches the journal. Both first check it with `verify.verify_log` (leaves, nodes,
 head, checkpoints): a journal that fails verification is no ground to rebuild from, and
@@ -25,12 +27,19 @@ from typing import Any
 from sqlalchemy import RowMapping, delete, insert, select
 from sqlalchemy.orm import Session
 
-from accord.store import journal
+from accord.store import derived, journal
 from accord.store.checkpoints import Verifier
 from accord.store.journal import Entry, LogHead
-from accord.store.temporal import REGISTRY, Versioned, apply_entry
+from accord.store.temporal import apply_entry
 from accord.store.tenancy import Tenant
-from accord.store.verify import VerificationError, scratch_tables, verify_log
+from accord.store.verify import (
+    Replayed,
+    VerificationError,
+    replayed_tables,
+    scratch_tables,
+    table_rows,
+    verify_log,
+)
 
 Progress = Callable[[int], None]
 
@@ -46,7 +55,7 @@ class TableDiff:
     (the journal's row); `row_id` is an internal key and is not compared.
     """
 
-    entity_type: str
+    what: str  # "customer versions", "asset_coverage rows"
     table: str
     live: int = 0  # the tenant's rows in the live table
     replayed: int = 0  # the rows the journal's replay has
@@ -81,33 +90,21 @@ class Plan:
         return sum(t.added for t in self.tables)
 
 
-def _columns(model: type[Versioned]) -> list[str]:
-    return [c.key for c in model.__table__.columns if c.key != "row_id"]  # type: ignore[attr-defined]
-
-
-def _rows(session: Session, model: type[Versioned], tenant_id: int) -> Generator[RowMapping]:
-    """The tenant's rows in the order replay writes them: by entry, then valid time."""
-    t = model.__table__  # type: ignore[attr-defined]
-    stmt = (
-        select(t)
-        .where(t.c.tenant_id == tenant_id)
-        .order_by(t.c.seq, t.c.valid_from, t.c.row_id)
-        .execution_options(yield_per=BATCH)
-    )
-    with session.execute(stmt) as result:
-        yield from result.mappings()
+def _columns(model: Any) -> list[str]:
+    return [c.key for c in model.__table__.columns if c.key != "row_id"]
 
 
 Group = tuple[tuple[Any, ...], list[RowMapping]]
 
 
-def _groups(rows: Generator[RowMapping]) -> Generator[Group]:
-    """Consecutive rows with the same (entry, valid start): one row each, unless tampered."""
+def _groups(rows: Generator[RowMapping], order: Sequence[str]) -> Generator[Group]:
+    """Consecutive rows with the same key (for a version table, the same entry and valid
+    start): one row each, unless tampered."""
     group: list[RowMapping] = []
     key: tuple[Any, ...] = ()
     with closing(rows):
         for row in rows:
-            k = (row["seq"], row["valid_from"])
+            k = tuple(row[c] for c in order)
             if group and k != key:
                 yield key, group
                 group = []
@@ -117,16 +114,16 @@ def _groups(rows: Generator[RowMapping]) -> Generator[Group]:
         yield key, group
 
 
-def _diff(
-    entity_type: str, model: type[Versioned], live: Session, replayed: Session, tenant_id: int
-) -> TableDiff:
-    """Merge the two tables in replay order, comparing each (entry, valid start) group as a
-    multiset of rows, so that a duplicated or reordered row is found as well as a changed one."""
+def _diff(checked: Replayed, live: Session, replayed: Session, tenant_id: int) -> TableDiff:
+    """Merge the two tables in their order, comparing each group of rows with one key (for
+    a version table, one entry and valid start) as a multiset, so that a duplicated or
+    reordered row is found as well as a changed one."""
+    what, model, order = checked
     columns = _columns(model)
-    diff = TableDiff(entity_type, model.__tablename__)  # type: ignore[attr-defined]
+    diff = TableDiff(what, model.__tablename__)
     with (
-        closing(_groups(_rows(live, model, tenant_id))) as a_groups,
-        closing(_groups(_rows(replayed, model, tenant_id))) as b_groups,
+        closing(_groups(table_rows(live, model, tenant_id, order), order)) as a_groups,
+        closing(_groups(table_rows(replayed, model, tenant_id, order), order)) as b_groups,
     ):
         a, b = next(a_groups, None), next(b_groups, None)
         while a is not None or b is not None:
@@ -180,12 +177,15 @@ def _compare(
                 if replayed:
                     replayed(len(entries))
             target.flush()
+            derived.rebuild(
+                target, tenant.id, lambda seqs: journal.entries_at(session, tenant.id, seqs)
+            )
+            target.flush()
             plan = Plan(
                 tenant=tenant.slug,
                 entries=report.entries,
                 tables=[
-                    _diff(entity_type, model, session, target, tenant.id)
-                    for entity_type, model in sorted(REGISTRY.items())
+                    _diff(checked, session, target, tenant.id) for checked in replayed_tables()
                 ],
             )
             if then is not None:
@@ -240,20 +240,19 @@ def repair(
     """
     _lock_log(session, tenant.id)
 
+    models = {model.__tablename__: model for _, model, _ in replayed_tables()}
+
     def replace(target: Session, found: Plan) -> None:
         for diff in found.tables:
             if not diff.differs:
                 continue
-            t = REGISTRY[diff.entity_type].__table__  # type: ignore[attr-defined]
+            t = models[diff.table].__table__
             for ids in _chunks(diff.removed_ids):
                 session.execute(delete(t).where(t.c.row_id.in_(ids)))
             for rows in _chunks(diff.added_rows):
                 session.execute(insert(t), list(rows))
         session.flush()
-        after = [
-            _diff(entity_type, model, session, target, tenant.id)
-            for entity_type, model in sorted(REGISTRY.items())
-        ]
+        after = [_diff(checked, session, target, tenant.id) for checked in replayed_tables()]
         left = [d.table for d in after if d.differs]
         if left:
             raise AssertionError(f"tables still differ from the journal after repair: {left}")

@@ -34,7 +34,7 @@ import zstandard as zstd
 from sqlalchemy import Engine, RowMapping, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
-from accord.store import blobs, entry_codec, merkle
+from accord.store import blobs, derived, entry_codec, journal, merkle
 from accord.store.checkpoints import NoteError, Verifier, parse_checkpoint
 from accord.store.db import Base, driver_rows, make_engine
 from accord.store.journal import (
@@ -653,48 +653,69 @@ def verify_log(
 # --- rebuild ------------------------------------------------------------------------------
 
 
-def _rows(session: Session, model: Any, tenant_id: int) -> Generator[RowMapping]:
-    """A table's versions for the tenant in the order replay writes them: by the entry that
-    wrote the row, then valid time (unique: one entry writes disjoint valid intervals)."""
+#: (what its rows are, the table's model, the columns that order its rows uniquely)
+Replayed = tuple[str, Any, tuple[str, ...]]
+
+
+def replayed_tables() -> list[Replayed]:
+    """Every table replay rebuilds: the version tables, whose rows are ordered by the
+    entry that wrote them, then valid time (unique: one entry writes disjoint valid
+    intervals); then the derived tables, in their own order."""
+    return [
+        (f"{entity_type} versions", model, ("seq", "valid_from"))
+        for entity_type, model in sorted(REGISTRY.items())
+    ] + [(f"{d.name} rows", d.model, d.order) for d in derived.DERIVATIONS.values()]
+
+
+def table_rows(
+    session: Session, model: Any, tenant_id: int, order: Sequence[str]
+) -> Generator[RowMapping]:
+    """A table's rows for the tenant in `order`."""
     t = model.__table__
     stmt = (
         select(t)
         .where(t.c.tenant_id == tenant_id)
-        .order_by(t.c.seq, t.c.valid_from, t.c.row_id)
+        .order_by(*(t.c[c] for c in order), t.c.row_id)
         .execution_options(yield_per=1000)
     )
     with session.execute(stmt) as result:
         yield from result.mappings()
 
 
-def _compare(
-    entity_type: str, model: Any, live: Iterator[RowMapping], replayed: Iterator[RowMapping]
-) -> int:
+def _which(row: RowMapping) -> str:
+    if "entity_id" in row:
+        return f"row {row['row_id']} (entity {row['entity_id']}, journal entry {row['seq']})"
+    return f"row {row['row_id']}"
+
+
+def _describe(row: RowMapping, order: Sequence[str]) -> str:
+    if "entity_id" in row:
+        return (
+            f"the row for entity {row['entity_id']} valid from "
+            f"{row['valid_from']:%Y-%m-%d %H:%M:%S.%f} written by journal entry {row['seq']}"
+        )
+    return "the row with " + ", ".join(f"{c} {row[c]}" for c in order)
+
+
+def _compare(checked: Replayed, live: Iterator[RowMapping], replayed: Iterator[RowMapping]) -> int:
     """Merge the two orders; raise at the first row that differs, is missing or is extra."""
+    what, model, order = checked
     columns = [c.key for c in model.__table__.columns if c.key != "row_id"]
-    differ = f"{entity_type} versions differ from the journal"
+    differ = f"{what} differ from the journal"
     a, b = next(live, None), next(replayed, None)
     count = 0
     while a is not None or b is not None:
-        ka = (a["seq"], a["valid_from"]) if a is not None else None
-        kb = (b["seq"], b["valid_from"]) if b is not None else None
+        ka = tuple(a[c] for c in order) if a is not None else None
+        kb = tuple(b[c] for c in order) if b is not None else None
         if a is not None and (kb is None or (ka is not None and ka < kb)):
-            raise VerificationError(
-                f"{differ}: row {a['row_id']} (entity {a['entity_id']}, journal entry "
-                f"{a['seq']}) is not in the journal"
-            )
+            raise VerificationError(f"{differ}: {_which(a)} is not in the journal")
         assert b is not None
         if a is None or ka != kb:
-            raise VerificationError(
-                f"{differ}: the row for entity {b['entity_id']} valid from "
-                f"{b['valid_from']:%Y-%m-%d %H:%M:%S.%f} written by journal entry {b['seq']} "
-                "is missing"
-            )
+            raise VerificationError(f"{differ}: {_describe(b, order)} is missing")
         for col in columns:
             if a[col] != b[col]:
                 raise VerificationError(
-                    f"{differ}: row {a['row_id']} (entity {a['entity_id']}, journal entry "
-                    f"{a['seq']}) has {col} {a[col]!r}, the journal says {b[col]!r}"
+                    f"{differ}: {_which(a)} has {col} {a[col]!r}, the journal says {b[col]!r}"
                 )
         count += 1
         a, b = next(live, None), next(replayed, None)
@@ -733,12 +754,17 @@ def rebuild_check(session: Session, tenant: Tenant, progress: Progress | None = 
                 report.entries += len(rows)
                 if progress:
                     progress(len(rows))
-            for entity_type, model in sorted(REGISTRY.items()):
+            target.flush()
+            derived.rebuild(
+                target, tenant.id, lambda seqs: journal.entries_at(session, tenant.id, seqs)
+            )
+            for checked in replayed_tables():
+                _, model, order = checked
                 with (
-                    closing(_rows(session, model, tenant.id)) as live,
-                    closing(_rows(target, model, tenant.id)) as replayed,
+                    closing(table_rows(session, model, tenant.id, order)) as live,
+                    closing(table_rows(target, model, tenant.id, order)) as replayed,
                 ):
-                    report.rows += _compare(entity_type, model, live, replayed)
+                    report.rows += _compare(checked, live, replayed)
     finally:
         scratch.dispose()
     return report

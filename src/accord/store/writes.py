@@ -1,7 +1,8 @@
 """The one write path: every change of every capability goes through `record`.
 
 In the caller's transaction it appends the entries to the tenant's log (leaves, nodes,
-head) and applies each to the version tables. The caller commits once; a failure
+head), applies each to the version tables and refreshes the derived tables that follow
+them (`accord.store.derived`). The caller commits once; a failure
 anywhere rolls all of it back, so the journal and the tables never disagree.
 """
 
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from accord.store import journal, temporal
+from accord.store import derived, journal, temporal
 from accord.store.db import utcnow
 from accord.store.journal import Draft, Entry
 from accord.store.tenancy import Tenant
@@ -45,4 +46,10 @@ def record(session: Session, *, tenant_id: int, actor: str, drafts: Sequence[Dra
                     f"{e.type} {e.id}: nothing to {e.op} from {e.valid_from:%Y-%m-%d %H:%M}"
                     " (no version of it in that interval)"
                 )
+        derived.follow(
+            session,
+            tenant.id,
+            entries,
+            lambda seqs: journal.entries_at(session, tenant.id, seqs),
+        )
     return entries
