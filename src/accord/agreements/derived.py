@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, select, text, tuple_
+from sqlalchemy import Row, select, text
 from sqlalchemy.orm import Session
 
 from accord.agreements import coverage
@@ -110,37 +110,42 @@ def touched(session: Session, tenant_id: int, entries: Sequence[Entry]) -> set[s
     assets = {e.id for e in entries if e.type == Asset.entity_type}
     line_ids = {e.id for e in entries if e.type == ContractLine.entity_type}
     contract_ids = {e.id for e in entries if e.type == Contract.entity_type}
+    # No DISTINCT in these: SQLite would walk the entity index to avoid sorting, a scan
+    # of the tenant's whole table, rather than use the index the WHERE clause matches.
     lines = ContractLine.__table__
     if contract_ids:
         line_ids |= set(
             session.scalars(
-                select(lines.c.entity_id)
-                .where(lines.c.tenant_id == tenant_id, lines.c.contract_id.in_(contract_ids))
-                .distinct()
+                select(lines.c.entity_id).where(
+                    lines.c.tenant_id == tenant_id, lines.c.contract_id.in_(contract_ids)
+                )
             )
         )
     groups: set[tuple[str, str]] = set()
     if line_ids:
         rows: Sequence[Row[Any]] = session.execute(
-            select(lines.c.asset_id, lines.c.site_id, lines.c.asset_type)
-            .where(lines.c.tenant_id == tenant_id, lines.c.entity_id.in_(line_ids))
-            .distinct()
+            select(lines.c.asset_id, lines.c.site_id, lines.c.asset_type).where(
+                lines.c.tenant_id == tenant_id, lines.c.entity_id.in_(line_ids)
+            )
         ).all()
         for asset_id, site_id, asset_type in rows:
             if asset_id:
                 assets.add(asset_id)
             elif site_id and asset_type:
                 groups.add((site_id, asset_type))
-    if groups:
-        a = Asset.__table__
-        assets |= set(
-            session.scalars(
-                select(a.c.entity_id)
-                .where(a.c.tenant_id == tenant_id, tuple_(a.c.site_id, a.c.asset_type).in_(groups))
-                .distinct()
+    for site_id, asset_type in sorted(groups):
+        assets |= {
+            asset_id
+            for (asset_id,) in driver_rows(
+                session, _GROUP_SQL, {"t": tenant_id, "s": site_id, "a": asset_type}
             )
-        )
+        }
     return assets
+
+
+_GROUP_SQL = text(
+    "SELECT entity_id FROM assets WHERE tenant_id = :t AND site_id = :s AND asset_type = :a"
+)
 
 
 # Every recorded instant at which something in one asset's book became or stopped being

@@ -7,6 +7,7 @@ pages and CLI all use them. Everyone in the tenant may read; auditors only read.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -500,6 +501,13 @@ ORDER BY valid_from DESC LIMIT 1
 )
 
 
+@functools.lru_cache(maxsize=1024)
+def _targets(stored: str) -> dict[str, Any]:
+    """A service level's targets from their JSON text: a tenant has a few service levels
+    and every covered answer carries one's (read only)."""
+    return dict(json.loads(stored))
+
+
 def entitlement(
     session: Session, actor: Actor, asset_key: str, *, on: datetime, known_at: datetime
 ) -> Entitlement:
@@ -548,11 +556,7 @@ def entitlement(
         line_id=line_id,
         service_level_id=level_id,
         service_level=level,
-        targets=None
-        if targets is None
-        else json.loads(targets)
-        if isinstance(targets, str)
-        else targets,
+        targets=_targets(targets) if isinstance(targets, str) else targets,
         covered_until=None if until is None else from_micros(until),
         next_covered_from=None if again is None else from_micros(again),
     )

@@ -156,8 +156,7 @@ def _sql_for(
     session: Session, stmt: ClauseElement
 ) -> tuple[Any, str, tuple[str, ...] | None, dict[str, Any]]:
     """(DB-API connection, SQL, positional parameter order or None, bound defaults)."""
-    conn = session.connection()
-    dialect = conn.dialect
+    driver, dialect = _driver(session)
     key = (stmt, dialect.name, dialect.paramstyle)
     found = _compiled.get(key)
     if found is None:
@@ -168,7 +167,19 @@ def _sql_for(
             None if order is None else tuple(order),
             dict(compiled.params),
         )
-    return (conn.connection.driver_connection, *found)
+    return (driver, *found)
+
+
+def _driver(session: Session) -> tuple[Any, Dialect]:
+    """The session's DB-API connection and dialect, kept in `session.info` for as long as
+    its transaction lasts: `Session.connection()` costs as much as a lookup by key."""
+    transaction = session.get_transaction()
+    kept = session.info.get("accord.driver")
+    if transaction is None or kept is None or kept[0] is not transaction:
+        conn = session.connection()
+        kept = (session.get_transaction(), conn.connection.driver_connection, conn.dialect)
+        session.info["accord.driver"] = kept
+    return kept[1], kept[2]
 
 
 def driver_rows(
