@@ -72,29 +72,23 @@ def rebuild(session: Session, tenant_id: int, read: EntryReader) -> None:
 def update(
     session: Session, tenant_id: int, asset_ids: Iterable[str], now: datetime, read: EntryReader
 ) -> None:
+    """Make the assets' rows say, from `now` on, what their books as known at `now` give."""
     ids = sorted(set(asset_ids))
     if not ids:
         return
     have = derived.known_rows(session, AssetCoverage, tenant_id, "asset_id", ids, now)
+
+    def wanted(asset_id: str) -> list[dict[str, Any]]:
+        book = book_for_asset(session, tenant_id, asset_id, now)
+        return [
+            {"tenant_id": tenant_id, "asset_id": asset_id, **row}
+            for row in answers(session, book, tenant_id, now, read)
+        ]
+
     derived.settle(
         session,
         AssetCoverage,
-        (
-            (
-                have[asset_id],
-                [
-                    {"tenant_id": tenant_id, "asset_id": asset_id, **row}
-                    for row in answers(
-                        session,
-                        book_for_asset(session, tenant_id, asset_id, now),
-                        tenant_id,
-                        now,
-                        read,
-                    )
-                ],
-            )
-            for asset_id in ids
-        ),
+        ((have[asset_id], wanted(asset_id)) for asset_id in ids),
         columns=COVERAGE_COLUMNS,
         now=now,
     )
