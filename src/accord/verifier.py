@@ -352,7 +352,13 @@ def _offers_entries(offer_id: str, entries: list[dict[str, Any]]) -> None:
     made = min(offers, key=lambda e: int(e["seq"]))["data"]
     terms_id, customer_id = made.get("terms_version_id"), made.get("customer_id")
     customer_seq, contacts = made.get("customer_seq"), {made.get("contact_id")}
+    # Who decided: the outcome step's contact (before Accord 0011, the offer's PATCH said).
     contacts |= {e["data"].get("decided_by") for e in offers}
+    contacts |= {
+        e["data"].get("contact")
+        for e in entries
+        if e.get("type") == "journey_event" and e["data"].get("offer_id") == offer_id
+    }
     seen = {"terms_version": False, "customer": False}
     document_id = None
     for e in entries:

@@ -343,7 +343,10 @@ def test_offer_evidence_names_every_journal_entry(
     assert ev["customer_then"]["data"]["name"] == "Fabrikam Ltd" and ev["customer_patch"] == []
     assert ev["terms"]["label"] == "v2" and ev["terms"]["document"]["code"] == "MSA"
     assert ev["seqs"]["events"] == [s["seq"] for s in ev["journey"]]
-    assert len(ev["seqs"]["offer"]) == 2 and ev["seqs"]["customer"] == ev["offer"]["customer_seq"]
+    # the offer is one entry, never changed: its outcome is the journey's last event
+    assert len(ev["seqs"]["offer"]) == 1 and ev["seqs"]["customer"] == ev["offer"]["customer_seq"]
+    assert ev["journey"][-1]["kind"] == "accepted" and ev["offer"]["status"] == "accepted"
+    assert ev["offer"]["decided_at"] == ev["journey"][-1]["at"]
     for seq in [*ev["seqs"]["events"], ev["seqs"]["terms_version"], ev["seqs"]["customer"]]:
         assert api(carol).get(f"/api/journal/entries/{seq}").status_code == 200
 

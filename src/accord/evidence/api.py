@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -28,7 +29,7 @@ from starlette.datastructures import MutableHeaders
 from accord.access import Actor
 from accord.errors import Invalid
 from accord.evidence import exports, pack, queries, service
-from accord.evidence.models import JourneyEvent, Offer, OfferStatus, TermsVersion
+from accord.evidence.models import Offer, OfferStatus, TermsVersion
 from accord.evidence.schemas import (
     MAX_TERMS_BYTES,
     MB,
@@ -119,23 +120,28 @@ def _document(s: Session, actor: Actor, document_id: str) -> TermsDocumentPublic
     )
 
 
-def offer_public(o: Offer, made_at: datetime) -> OfferPublic:
+def offer_public(o: Offer, outcome: queries.Event | None) -> OfferPublic:
     data = {k: v for k, v in o.data().items() if k != "capture_token_hash"}
     return OfferPublic.model_validate(
         {
             **data,
             "parameters": queries.parameters_of(o),
             "id": o.entity_id,
-            "made_at": made_at,
+            "status": o.status,
+            "made_at": o.valid_from,
+            "decided_at": outcome.at if outcome else None,
+            "decided_by": queries.decided_by(o, outcome),
+            "decided_ip": outcome.ip if outcome else None,
+            "decided_user_agent": outcome.user_agent if outcome else None,
             "version": _version(o),
         }
     )
 
 
-def event_public(e: JourneyEvent) -> EventPublic:
+def event_public(e: queries.Event) -> EventPublic:
     return EventPublic.model_validate(
         {
-            **e.data(),
+            **dataclasses.asdict(e),
             "form": json.loads(e.form) if e.form else None,
             "media_type": queries.screen_media_type(e),
             "id": e.entity_id,
@@ -336,15 +342,15 @@ def terms_acceptances(actor: CurrentActor, db: DbDep, version_id: RecordId) -> l
         names = queries.customer_names(s, actor)
         return [
             Acceptance(
-                customer_id=o.customer_id,
-                customer=names.get(o.customer_id, ""),
-                offer_id=o.entity_id,
+                customer_id=a.offer.customer_id,
+                customer=names.get(a.offer.customer_id, ""),
+                offer_id=a.offer.entity_id,
                 terms_version_id=version_id,
                 label=version.label,
-                decided_at=o.decided_at,
-                decided_by=o.decided_by,
+                decided_at=a.outcome.at,
+                decided_by=a.decided_by,
             )
-            for o in queries.acceptances(s, actor, version_id)
+            for a in queries.acceptances(s, actor, version_id)
         ]
 
 
@@ -370,7 +376,7 @@ def not_on_latest(
                 offer_id=b.offer.entity_id,
                 accepted_version_id=b.accepted.entity_id,
                 accepted_label=b.accepted.label,
-                accepted_at=b.offer.decided_at,
+                accepted_at=b.acceptance.outcome.at,
                 latest_version_id=b.latest.entity_id,
                 latest_label=b.latest.label,
             )
@@ -402,7 +408,7 @@ def list_offers(
             limit=limit,
             offset=offset,
         )
-        items = [offer_public(o, made) for o, made in rows]
+        items = [offer_public(o, outcome) for o, outcome in rows]
     return OfferList(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -417,7 +423,7 @@ def create_offer(
     with db.unit_of_work() as s:
         offer_id, token = service.create_offer(s, actor=actor, data=data)
         offer = queries.get_offer_for(s, actor, offer_id)
-        public = offer_public(offer, queries.made_at(s, actor, offer_id))
+        public = offer_public(offer, None)
     _located(request, response, "get_offer", offer_id=offer_id)
     return OfferCreated(**public.model_dump(), capture_token=token)
 
@@ -427,7 +433,7 @@ def get_offer(actor: CurrentActor, db: DbDep, offer_id: RecordId) -> OfferPublic
     """An offer: to whom, what, under which terms version, and its outcome."""
     with db.reading(detach=True) as s:
         offer = queries.get_offer_for(s, actor, offer_id)
-        return offer_public(offer, queries.made_at(s, actor, offer_id))
+        return offer_public(offer, queries.outcome_of(s, actor.tenant_id, offer))
 
 
 @router.get("/offers/{offer_id}/events", response_model=list[EventPublic])
@@ -512,7 +518,7 @@ def offer_evidence(actor: CurrentActor, db: DbDep, offer_id: RecordId) -> dict[s
     with db.reading(detach=True) as s:
         ev = queries.offer_evidence(s, actor, offer_id)
         return {
-            "offer": offer_public(ev.offer, ev.made_at).model_dump(mode="json"),
+            "offer": offer_public(ev.offer, ev.outcome).model_dump(mode="json"),
             "customer_then": exports.version_json(ev.customer_then),
             "customer_now": exports.version_json(ev.customer_now) if ev.customer_now else None,
             "customer_patch": ev.customer_patch,

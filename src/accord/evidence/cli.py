@@ -283,7 +283,7 @@ def offer_list(
         items: list[dict[str, Any]] = [
             {
                 "id": o.entity_id,
-                "made_at": made.isoformat(),
+                "made_at": o.valid_from.isoformat(),
                 "customer_id": o.customer_id,
                 "customer": names.get(o.customer_id, ""),
                 "product": o.product,
@@ -291,9 +291,9 @@ def offer_list(
                 "terms_version_id": o.terms_version_id,
                 "terms": labels.get(o.terms_version_id, ""),
                 "status": o.status,
-                "decided_at": o.decided_at.isoformat() if o.decided_at else None,
+                "decided_at": outcome.at.isoformat() if outcome else None,
             }
-            for o, made in rows
+            for o, outcome in rows
         ]
     if as_json:
         _print_json({"items": items, "total": total})
@@ -424,7 +424,7 @@ def offer_show(
     with database() as db, db.reading(detach=True) as s:
         actor = _operator(s, tenant)
         ev = queries.offer_evidence(s, actor, offer)
-        o = ev.offer
+        o, decided = ev.offer, ev.outcome
         journey: list[dict[str, Any]] = [
             {
                 "n": x.event.n,
@@ -453,10 +453,10 @@ def offer_show(
                       "label": ev.terms.label},
             "made_at": ev.made_at.isoformat(),
             "status": o.status,
-            "decided_at": o.decided_at.isoformat() if o.decided_at else None,
+            "decided_at": decided.at.isoformat() if decided else None,
             "decided_by": ev.decided_by.name if ev.decided_by else None,
-            "decided_ip": o.decided_ip,
-            "decided_user_agent": o.decided_user_agent,
+            "decided_ip": decided.ip if decided else None,
+            "decided_user_agent": decided.user_agent if decided else None,
             "customer_changed_since": ev.customer_patch,
             "journey": journey,
             "journal_seqs": ev.seqs,
@@ -474,9 +474,9 @@ def offer_show(
         ("to", summary["contact"] or "—"),
         ("parameters", params),
         ("terms", f"{ev.document.code} {ev.terms.label} ({ev.document.title})"),
-        ("outcome", o.status if o.decided_at is None else
-         f"{o.status} {_time(o.decided_at)} by {summary['decided_by'] or 'unknown'} "
-         f"from {o.decided_ip or '?'}"),
+        ("outcome", o.status if decided is None else
+         f"{o.status} {_time(decided.at)} by {summary['decided_by'] or 'unknown'} "
+         f"from {decided.ip or '?'}"),
         ("customer since", "unchanged" if not ev.customer_patch else
          f"{len(ev.customer_patch)} field(s) changed"),
         ("id", o.entity_id),

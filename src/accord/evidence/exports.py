@@ -11,6 +11,7 @@ entries are in a fixed order with a fixed date.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import zipfile
@@ -58,6 +59,12 @@ def plain_json(v: Versioned) -> dict[str, Any]:
     }
 
 
+#: what an event's export leaves out: keys of the record around it, or shown otherwise
+_NOT_EVENT_DATA = frozenset(
+    {"tenant_id", "entity_id", "offer_id", "form", "blob", "seq", "recorded_from", "valid_from"}
+)
+
+
 def version_json(v: Versioned) -> dict[str, Any]:
     return {
         "id": v.entity_id,
@@ -100,7 +107,7 @@ def customer_export(session: Session, actor: Actor, customer_id: str) -> tuple[s
     offers_out = []
     versions: dict[str, dict[str, Any]] = {}
     found, _ = queries.list_offers(session, actor=actor, customer_id=customer_id, limit=100_000)
-    for offer, made in sorted(found, key=lambda x: (x[1], x[0].entity_id)):
+    for offer, outcome in sorted(found, key=lambda x: (x[0].valid_from, x[0].entity_id)):
         evidence = queries.offer_evidence(session, actor, offer.entity_id)
         terms = evidence.terms
         if terms.entity_id not in versions:
@@ -113,7 +120,11 @@ def customer_export(session: Session, actor: Actor, customer_id: str) -> tuple[s
         events = []
         for s in evidence.events:
             e = s.event
-            item = {k: v for k, v in plain_json(e).items() if k not in ("offer_id", "form", "blob")}
+            item = {
+                k: (time_json(x) if isinstance(x, datetime) else x)
+                for k, x in dataclasses.asdict(e).items()
+                if k not in _NOT_EVENT_DATA
+            }
             item |= {"seq": e.seq, "recorded_at": time_json(e.recorded_from), "form": s.form}
             if e.blob:
                 item["screen_file"] = keep(e.blob, s.media_type, f"screen {e.screen}")
@@ -124,12 +135,17 @@ def customer_export(session: Session, actor: Actor, customer_id: str) -> tuple[s
         offers_out.append(
             {
                 "id": offer.entity_id,
-                "made_at": time_json(made),
+                "made_at": time_json(offer.valid_from),
                 **{
                     k: v
                     for k, v in plain_json(offer).items()
                     if k not in ("parameters", "customer_id")
                 },
+                "status": offer.status,
+                "decided_at": time_json(outcome.at) if outcome else None,
+                "decided_by": queries.decided_by(offer, outcome),
+                "decided_ip": outcome.ip if outcome else None,
+                "decided_user_agent": outcome.user_agent if outcome else None,
                 "parameters": evidence.parameters,
                 "customer_as_offered": version_json(evidence.customer_then),
                 "journey": events,

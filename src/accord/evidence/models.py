@@ -1,22 +1,24 @@
 """Terms documents and their versions, offers and their journeys: the evidence of what a
 customer was offered, under which terms, what they were shown and what they did.
 
-Every table here is versioned and written only through the journal, and nothing here is
-ever edited: a terms version, a journey event and an outcome are recorded once. The only
-change an offer ever sees is its one outcome (open -> accepted or declined). Documents,
-screens and recordings are bytes in the blob store, named here by their SHA-256.
+Every table here is written only through the journal, and nothing here is ever edited: a
+terms version, an offer and each step of its journey (the outcome last) are recorded once.
+Journey steps are facts (`store.temporal.Fact`): the journal holds them and their table
+only finds them. Documents, screens and recordings are bytes in the blob store, named
+here by their SHA-256.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from accord.store.db import Base, UtcMicros
-from accord.store.temporal import Versioned
+from accord.store.temporal import Fact, Versioned
 
 
 class MediaType(StrEnum):
@@ -94,13 +96,62 @@ class TermsVersion(Versioned, Base):
     )
 
 
+class JourneyEvent(Fact, Base):
+    """One step of an offer's journey, in order (`n`): a screen shown with its captured
+    page and form state, a tick, an untick or a field change, or the outcome (with who
+    decided, `contact`). `at` is the time the capture says it happened; the journal entry
+    holds when Accord learned it.
+
+    A step is a fact: its journal entry is the record, and the table holds only (offer, n)
+    -> (kind, entry), so that an offer's journey is one index range (read the steps through
+    `evidence.queries`). The outcome, when there is one, is the journey's last step.
+    """
+
+    __tablename__ = "journey_events"
+    entity_type = "journey_event"
+    parent = "offer"
+    parent_field = "offer_id"
+    fields = (
+        "offer_id",
+        "n",
+        "kind",
+        "at",
+        "screen",
+        "url",
+        "title",
+        "blob",  # SHA-256 hex of the screen's capture (HTML or rrweb JSON) in the blob store
+        "form",  # JSON of the form's fields as shown: name, type, label, checked, value, masked
+        "field",
+        "label",
+        "value",
+        "source",  # EventSource
+        "ip",
+        "user_agent",
+        "contact",  # the outcome's: the customer's contact who decided (entries since 0011)
+    )
+    extra_table_args = (
+        CheckConstraint(
+            "kind IN ('screen', 'tick', 'untick', 'change', 'accepted', 'declined')",
+            name="kind",
+        ),
+    )
+
+
 class Offer(Versioned, Base):
     """What a customer was offered: a product with its parameters, under a terms version,
     made to the customer as its record stood then (pinned by the journal entry of that
-    version, not copied). Its one change is the outcome: who decided, when, from where."""
+    version, not copied).
+
+    An offer has one version, never changed: its outcome is the last step of its journey
+    (a `JourneyEvent`), read with it as `status` and `outcome_seq`. So `seq`, the entry
+    that made the offer, is also the key its steps are filed under."""
 
     __tablename__ = "offers"
     entity_type = "offer"
+    # Before 0011 an outcome was also a PATCH of the offer; the outcome step holds it all.
+    retired_fields = frozenset(
+        {"status", "decided_at", "decided_by", "decided_ip", "decided_user_agent"}
+    )
 
     customer_id: Mapped[str] = mapped_column(String(36))
     #: the journal entry that wrote the customer's version in force and known when made
@@ -110,58 +161,40 @@ class Offer(Versioned, Base):
     #: RFC 8785 canonical JSON of an object: amount, term, rate and any custom fields
     parameters: Mapped[str] = mapped_column(Text)
     terms_version_id: Mapped[str] = mapped_column(String(36))
-    status: Mapped[str] = mapped_column(String(20))
     #: SHA-256 hex of the capture token (the token itself is shown once, never kept)
     capture_token_hash: Mapped[str] = mapped_column(String(64))
-    decided_at: Mapped[datetime | None] = mapped_column(UtcMicros, nullable=True)
-    decided_by: Mapped[str | None] = mapped_column(String(36), nullable=True)  # contact id
-    decided_ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
-    decided_user_agent: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
     extra_table_args = (
-        CheckConstraint("status IN ('open', 'accepted', 'declined')", name="status"),
         Index("ix_offers_customer", "tenant_id", "customer_id", "recorded_to"),
         Index("ix_offers_terms_version", "tenant_id", "terms_version_id", "recorded_to"),
         # A capture names only the offer; its tenant is found from it.
         Index("ix_offers_capture", "entity_id"),
     )
 
+    if TYPE_CHECKING:  # mapped below, once the class has its columns
+        #: open, accepted or declined (OfferStatus): the kind of its outcome step, if any
+        status: Mapped[str]
+        #: the journal entry of its outcome step, if any
+        outcome_seq: Mapped[int | None]
 
-class JourneyEvent(Versioned, Base):
-    """One step of an offer's journey, in order (`n`): a screen shown with its captured
-    page and form state, a tick, an untick or a field change, or the outcome. `at` is the
-    time the capture says it happened; the journal entry holds when Accord learned it."""
 
-    __tablename__ = "journey_events"
-    entity_type = "journey_event"
-
-    offer_id: Mapped[str] = mapped_column(String(36))
-    n: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(20))
-    at: Mapped[datetime] = mapped_column(UtcMicros)
-    screen: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
-    title: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    blob: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the screen's capture
-    #: JSON of the form's fields as shown: name, type, label, checked, value, masked
-    form: Mapped[str | None] = mapped_column(Text, nullable=True)
-    field: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    label: Mapped[str | None] = mapped_column(String(1000), nullable=True)
-    value: Mapped[str | None] = mapped_column(Text, nullable=True)
-    source: Mapped[str] = mapped_column(String(10))
-    ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
-    user_agent: Mapped[str | None] = mapped_column(String(500), nullable=True)
-
-    extra_table_args = (
-        CheckConstraint(
-            "kind IN ('screen', 'tick', 'untick', 'change', 'accepted', 'declined')",
-            name="kind",
-        ),
-        CheckConstraint("source IN ('capture', 'server', 'rrweb')", name="source"),
-        # Events are never changed, so an offer's step n has one row: a second is refused
-        # by the database too, whatever a concurrent request might try.
-        Index("ix_journey_events_offer_n", "tenant_id", "offer_id", "n", unique=True),
+def _outcome(column: Any) -> Any:
+    """`column` of an offer's outcome step (its journey's accepted or declined event)."""
+    return (
+        select(column)
+        .where(
+            JourneyEvent.tenant_id == Offer.tenant_id,
+            JourneyEvent.parent_seq == Offer.seq,
+            JourneyEvent.kind.in_([str(k) for k in OUTCOMES]),
+        )
+        .limit(1)
+        .correlate_except(JourneyEvent)
+        .scalar_subquery()
     )
+
+
+Offer.status = column_property(func.coalesce(_outcome(JourneyEvent.kind), str(OfferStatus.OPEN)))
+Offer.outcome_seq = column_property(_outcome(JourneyEvent.seq))
 
 
 class EvidencePack(Versioned, Base):

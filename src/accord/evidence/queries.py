@@ -4,8 +4,9 @@ needs (`offer_evidence`). Scoped to the actor's tenant; everyone in it may read.
 
 `get_document_for`, `get_version_for` and `get_offer_for` are the access checks for their
 records: API, pages and CLI all use them, so another tenant's ids are simply not found.
-Evidence is never edited, so the current rows are the record; an offer has two versions
-at most (made, then decided), and its current one is the open-ended one.
+Evidence is never edited, so the current rows are the record; an offer has one version.
+A journey's steps are read from their journal entries (`Event`), found through the
+narrow `journey_events` table; an offer's outcome is its outcome step (`outcome_of`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from accord.access import Actor
 from accord.errors import NotFound
 from accord.evidence.models import (
+    OUTCOMES,
     RRWEB_MEDIA_TYPE,
     EventSource,
     JourneyEvent,
@@ -117,16 +119,6 @@ def latest_version(
 # --- offers ----------------------------------------------------------------------------------
 
 
-def _made_at(tenant_id: int) -> Any:
-    """When each offer was made: the start of its first version."""
-    return (
-        select(Offer.entity_id.label("offer_id"), func.min(Offer.valid_from).label("made_at"))
-        .where(Offer.tenant_id == tenant_id, Offer.recorded_to == FOREVER)
-        .group_by(Offer.entity_id)
-        .subquery()
-    )
-
-
 def list_offers(
     session: Session,
     *,
@@ -136,10 +128,9 @@ def list_offers(
     terms_version_id: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> tuple[list[tuple[Offer, datetime]], int]:
-    """Offers, newest first, with when each was made; filtered by customer, status and
-    terms version; with the total matching."""
-    made = _made_at(actor.tenant_id)
+) -> tuple[list[tuple[Offer, Event | None]], int]:
+    """Offers, newest first (by when each was made), with the outcome of each decided
+    one; filtered by customer, status and terms version; with the total matching."""
     stmt = _current(Offer, actor.tenant_id)
     if customer_id:
         stmt = stmt.where(Offer.customer_id == customer_id)
@@ -148,14 +139,11 @@ def list_offers(
     if terms_version_id:
         stmt = stmt.where(Offer.terms_version_id == terms_version_id)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(
-        stmt.add_columns(made.c.made_at)
-        .join(made, made.c.offer_id == Offer.entity_id)
-        .order_by(made.c.made_at.desc(), Offer.entity_id)
-        .limit(limit)
-        .offset(offset)
+    rows = session.scalars(
+        stmt.order_by(Offer.valid_from.desc(), Offer.entity_id).limit(limit).offset(offset)
     ).all()
-    return [(r[0], r[1]) for r in rows], total
+    outcomes = outcomes_of(session, actor.tenant_id, rows)
+    return [(o, outcomes.get(o.entity_id)) for o in rows], total
 
 
 def get_offer_for(session: Session, actor: Actor, offer_id: str) -> Offer:
@@ -163,21 +151,9 @@ def get_offer_for(session: Session, actor: Actor, offer_id: str) -> Offer:
     return _one(session, Offer, actor.tenant_id, offer_id, "offer")
 
 
-def made_at(session: Session, actor: Actor, offer_id: str) -> datetime:
-    found = session.scalar(
-        select(func.min(Offer.valid_from)).where(
-            Offer.tenant_id == actor.tenant_id,
-            Offer.entity_id == offer_id,
-            Offer.recorded_to == FOREVER,
-        )
-    )
-    if found is None:
-        raise NotFound(f"no offer {offer_id}")
-    return found
-
-
 def offer_history(session: Session, actor: Actor, offer_id: str) -> list[journal.Entry]:
-    """The offer's journal entries, in order: made, then its outcome."""
+    """The offer's journal entries: the one that made it (and, for an offer decided before
+    0011, the PATCH that recorded its outcome too)."""
     get_offer_for(session, actor, offer_id)
     return temporal.entries_for(session, actor.tenant_id, offer_id, Offer)
 
@@ -187,41 +163,123 @@ def parameters_of(offer: Offer) -> dict[str, Any]:
     return value
 
 
-def events_of(session: Session, tenant_id: int, offer_id: str) -> list[JourneyEvent]:
+@dataclass(frozen=True)
+class Event:
+    """One step of an offer's journey as recorded: its journal entry's data, where the
+    entry is in the log (`seq`) and when Accord learned it (`recorded_from`)."""
+
+    tenant_id: int
+    entity_id: str
+    offer_id: str
+    n: int
+    kind: str
+    at: datetime
+    source: str
+    seq: int
+    recorded_from: datetime
+    valid_from: datetime
+    screen: str | None = None
+    url: str | None = None
+    title: str | None = None
+    blob: str | None = None
+    #: JSON of the form's fields as shown: name, type, label, checked, value, masked
+    form: str | None = None
+    field: str | None = None
+    label: str | None = None
+    value: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    #: the outcome's: the contact who decided (outcomes recorded before 0011 name none)
+    contact: str | None = None
+
+    @classmethod
+    def of(cls, tenant_id: int, e: journal.Entry) -> Event:
+        d = e.data
+        return cls(
+            tenant_id=tenant_id,
+            entity_id=e.id,
+            offer_id=d["offer_id"],
+            n=d["n"],
+            kind=d["kind"],
+            at=journal.parse_iso(d["at"]),
+            source=d["source"],
+            seq=e.seq,
+            recorded_from=e.at,
+            valid_from=e.valid_from,
+            **{k: d.get(k) for k in _OPTIONAL},
+        )
+
+
+#: the data fields an event may lack (the kinds carry different ones)
+_OPTIONAL: tuple[str, ...] = (
+    *("screen", "url", "title", "blob", "form", "field", "label", "value"),
+    *("ip", "user_agent", "contact"),
+)
+
+
+def _events(session: Session, tenant_id: int, seqs: Sequence[int]) -> list[Event]:
+    return [Event.of(tenant_id, e) for e in journal.entries_at(session, tenant_id, seqs)]
+
+
+def events_of(session: Session, tenant_id: int, offer: Offer) -> list[Event]:
     """An offer's journey, in order. (For the service's checks; readers use `journey`.)"""
-    stmt = _current(JourneyEvent, tenant_id).where(JourneyEvent.offer_id == offer_id)
-    return list(session.scalars(stmt.order_by(JourneyEvent.n)))
+    seqs = session.scalars(
+        select(JourneyEvent.seq).where(
+            JourneyEvent.tenant_id == tenant_id, JourneyEvent.parent_seq == offer.seq
+        )
+    ).all()
+    return sorted(_events(session, tenant_id, seqs), key=lambda e: e.n)
 
 
-def journey(session: Session, actor: Actor, offer_id: str) -> list[JourneyEvent]:
+def journey(session: Session, actor: Actor, offer_id: str) -> list[Event]:
     """The offer's journey in order: screens, interactions, outcome."""
-    get_offer_for(session, actor, offer_id)
-    return events_of(session, actor.tenant_id, offer_id)
+    return events_of(session, actor.tenant_id, get_offer_for(session, actor, offer_id))
 
 
-def screen_media_type(event: JourneyEvent) -> str | None:
+def outcome_of(session: Session, tenant_id: int, offer: Offer) -> Event | None:
+    """The offer's outcome step (accepted or declined), if it has one."""
+    return outcomes_of(session, tenant_id, [offer]).get(offer.entity_id)
+
+
+def outcomes_of(session: Session, tenant_id: int, offers: Sequence[Offer]) -> dict[str, Event]:
+    """Each decided offer's outcome step, by offer id."""
+    seqs = [o.outcome_seq for o in offers if o.outcome_seq is not None]
+    return {e.offer_id: e for e in _events(session, tenant_id, seqs)}
+
+
+def decided_by(offer: Offer, outcome: Event | None) -> str | None:
+    """The contact who decided: the outcome's own, or the offer's contact (the one it was
+    made to) when the outcome names none."""
+    if outcome is None:
+        return None
+    return outcome.contact or offer.contact_id
+
+
+def screen_media_type(event: Event) -> str | None:
     if not event.blob:
         return None
     return RRWEB_MEDIA_TYPE if event.source == EventSource.RRWEB else "text/html"
 
 
-def screen_content(session: Session, actor: Actor, event: JourneyEvent) -> bytes:
+def screen_content(session: Session, actor: Actor, event: Event) -> bytes:
     """A screen's capture as it was sent (HTML, or an rrweb recording's JSON)."""
     if event.tenant_id != actor.tenant_id or not event.blob:
         raise NotFound(f"no screen capture for event {event.entity_id}")
     return blobs.get(session, actor.tenant_id, event.blob)
 
 
-def get_event_for(session: Session, actor: Actor, offer_id: str, n: int) -> JourneyEvent:
-    get_offer_for(session, actor, offer_id)
-    found = session.scalars(
-        _current(JourneyEvent, actor.tenant_id).where(
-            JourneyEvent.offer_id == offer_id, JourneyEvent.n == n
+def get_event_for(session: Session, actor: Actor, offer_id: str, n: int) -> Event:
+    offer = get_offer_for(session, actor, offer_id)
+    seq = session.scalar(
+        select(JourneyEvent.seq).where(
+            JourneyEvent.tenant_id == actor.tenant_id,
+            JourneyEvent.parent_seq == offer.seq,
+            JourneyEvent.n == n,
         )
-    ).first()
-    if found is None:
+    )
+    if seq is None:
         raise NotFound(f"offer {offer_id} has no event {n}")
-    return found
+    return _events(session, actor.tenant_id, [seq])[0]
 
 
 def offers_by_id(session: Session, actor: Actor, offer_ids: Sequence[str]) -> dict[str, Offer]:
@@ -234,13 +292,50 @@ def offers_by_id(session: Session, actor: Actor, offer_ids: Sequence[str]) -> di
 # --- reports ---------------------------------------------------------------------------------
 
 
-def acceptances(session: Session, actor: Actor, version_id: str) -> list[Offer]:
+@dataclass(frozen=True)
+class Acceptance:
+    """An accepted offer with its outcome step (when, by whom, from where)."""
+
+    offer: Offer
+    outcome: Event
+
+    @property
+    def decided_by(self) -> str | None:
+        return decided_by(self.offer, self.outcome)
+
+
+def _accepted(session: Session, actor: Actor, version_ids: Sequence[str]) -> list[Acceptance]:
+    """The accepted offers under these terms versions, in the order they were decided."""
+    stmt = _current(Offer, actor.tenant_id).where(
+        Offer.terms_version_id.in_(list(version_ids)), Offer.status == OfferStatus.ACCEPTED
+    )
+    offers = list(session.scalars(stmt))
+    outcomes = outcomes_of(session, actor.tenant_id, offers)
+    found = [Acceptance(o, outcomes[o.entity_id]) for o in offers]
+    return sorted(found, key=lambda a: (a.outcome.at, a.outcome.seq))
+
+
+def acceptance_counts(session: Session, actor: Actor, version_ids: Sequence[str]) -> dict[str, int]:
+    """How many offers under each of these terms versions were accepted."""
+    stmt = (
+        select(Offer.terms_version_id, func.count())
+        .where(
+            Offer.tenant_id == actor.tenant_id,
+            Offer.recorded_to == FOREVER,
+            Offer.terms_version_id.in_(list(version_ids)),
+            Offer.status == OfferStatus.ACCEPTED,
+        )
+        .group_by(Offer.terms_version_id)
+    )
+    found = {v: 0 for v in version_ids}
+    found.update({v: int(n) for v, n in session.execute(stmt).all()})
+    return found
+
+
+def acceptances(session: Session, actor: Actor, version_id: str) -> list[Acceptance]:
     """The accepted offers under a terms version (who accepted it, when), by decision."""
     get_version_for(session, actor, version_id)
-    stmt = _current(Offer, actor.tenant_id).where(
-        Offer.terms_version_id == version_id, Offer.status == OfferStatus.ACCEPTED
-    )
-    return sorted(session.scalars(stmt), key=lambda o: (o.decided_at or o.valid_from, o.seq))
+    return _accepted(session, actor, [version_id])
 
 
 @dataclass(frozen=True)
@@ -248,9 +343,13 @@ class Behind:
     """A customer whose latest acceptance of a document is of an older version."""
 
     customer_id: str
-    offer: Offer
+    acceptance: Acceptance
     accepted: TermsVersion
     latest: TermsVersion
+
+    @property
+    def offer(self) -> Offer:
+        return self.acceptance.offer
 
 
 def not_on_latest(
@@ -264,19 +363,14 @@ def not_on_latest(
     if latest is None:
         return None, []
     rank = {v.entity_id: i for i, v in enumerate(versions)}
-    stmt = _current(Offer, actor.tenant_id).where(
-        Offer.terms_version_id.in_(list(rank)), Offer.status == OfferStatus.ACCEPTED
-    )
-    last: dict[str, Offer] = {}
-    for o in sorted(session.scalars(stmt), key=lambda o: (o.decided_at or o.valid_from, o.seq)):
-        last[o.customer_id] = o
+    last = {a.offer.customer_id: a for a in _accepted(session, actor, list(rank))}
     by_id = {v.entity_id: v for v in versions}
     out = [
-        Behind(customer_id=c, offer=o, accepted=by_id[o.terms_version_id], latest=latest)
-        for c, o in last.items()
-        if rank[o.terms_version_id] < rank[latest.entity_id]
+        Behind(customer_id=c, acceptance=a, accepted=by_id[a.offer.terms_version_id], latest=latest)
+        for c, a in last.items()
+        if rank[a.offer.terms_version_id] < rank[latest.entity_id]
     ]
-    return latest, sorted(out, key=lambda b: b.offer.decided_at or b.offer.valid_from)
+    return latest, sorted(out, key=lambda b: (b.acceptance.outcome.at, b.acceptance.outcome.seq))
 
 
 def customer_names(session: Session, actor: Actor) -> dict[str, str]:
@@ -292,7 +386,7 @@ def customer_names(session: Session, actor: Actor) -> dict[str, str]:
 class Screen:
     """One event of the journey with its screen's capture (for screens)."""
 
-    event: JourneyEvent
+    event: Event
     content: bytes | None
     media_type: str | None
     form: list[dict[str, Any]] | None
@@ -316,6 +410,7 @@ class OfferEvidence:
     customer_patch: list[dict[str, Any]]
     customer_changes: list[dict[str, Any]]
     contact: Any | None
+    outcome: Event | None
     decided_by: Any | None
     document: TermsDocument
     terms: TermsVersion
@@ -350,7 +445,7 @@ def offer_evidence(session: Session, actor: Actor, offer_id: str) -> OfferEviden
     and its bytes, the journey in order with each screen's capture, and the journal entry
     of every record involved."""
     offer = get_offer_for(session, actor, offer_id)
-    made = made_at(session, actor, offer_id)
+    made = offer.valid_from
     then = _pinned_customer(session, actor, offer, made)
     try:
         now = parties.get_customer_for(session, actor, offer.customer_id)
@@ -358,7 +453,7 @@ def offer_evidence(session: Session, actor: Actor, offer_id: str) -> OfferEviden
         now = None
     patch = temporal.delta(then.data(), now.data() if now is not None else None)
     offer_seqs = temporal.entity_seqs(session, actor.tenant_id, [offer_id], [Offer])
-    made_seq = offer_seqs[0] if offer_seqs else offer.seq
+    made_seq = offer.seq
     changes = [
         {
             "seq": c["entry"].seq,
@@ -376,7 +471,7 @@ def offer_evidence(session: Session, actor: Actor, offer_id: str) -> OfferEviden
     ]
     terms, content = version_content(session, actor, offer.terms_version_id)
     document = get_document_for(session, actor, terms.document_id)
-    events = journey(session, actor, offer_id)
+    events = events_of(session, actor.tenant_id, offer)
     screens = [
         Screen(
             event=e,
@@ -387,14 +482,15 @@ def offer_evidence(session: Session, actor: Actor, offer_id: str) -> OfferEviden
         for e in events
     ]
     contact = _contact(session, actor, offer.contact_id, made)
-    decided_by = _contact(session, actor, offer.decided_by, offer.decided_at or made)
+    outcome = next((e.event for e in screens if e.event.kind in OUTCOMES), None)
+    decider = _contact(session, actor, decided_by(offer, outcome), outcome.at if outcome else made)
     seqs: dict[str, Any] = {
         "offer": offer_seqs,
         "events": [e.seq for e in events],
         "terms_version": terms.seq,
         "terms_document": document.seq,
         "customer": offer.customer_seq,
-        "contacts": sorted({c.seq for c in (contact, decided_by) if c is not None}),
+        "contacts": sorted({c.seq for c in (contact, decider) if c is not None}),
     }
     return OfferEvidence(
         offer=offer,
@@ -405,7 +501,8 @@ def offer_evidence(session: Session, actor: Actor, offer_id: str) -> OfferEviden
         customer_patch=patch,
         customer_changes=changes,
         contact=contact,
-        decided_by=decided_by,
+        outcome=outcome,
+        decided_by=decider,
         document=document,
         terms=terms,
         terms_content=content,

@@ -230,6 +230,7 @@ class EventPublic(BaseModel):
     source: EventSource
     ip: str | None
     user_agent: str | None
+    contact: str | None = Field(default=None, description="the outcome's: the contact who decided")
     seq: int = Field(description="the journal entry that recorded it")
     recorded_at: datetime
 

@@ -2,10 +2,10 @@
 evidence.
 
 Every function takes the session and writes through the one write path, never
-committing. Evidence is never edited: a terms version, a journey event and an outcome
-are each recorded once, and an offer's status moves from open to accepted or declined
-exactly once. Bytes (terms, screens, recordings) go to the blob store in the same
-transaction, so a change is all there or not at all.
+committing. Evidence is never edited: a terms version, an offer and each journey event
+are recorded once, and an offer's outcome (accepted or declined) is its journey's last
+event, recorded exactly once. Bytes (terms, screens, recordings) go to the blob store in
+the same transaction, so a change is all there or not at all.
 
 Staff act as an `Actor` (sales and admins write). A customer's browser acts through the
 offer's capture token, which can only append to that offer's journey.
@@ -37,7 +37,6 @@ from accord.evidence.models import (
     JourneyEvent,
     MediaType,
     Offer,
-    OfferStatus,
     TermsDocument,
     TermsVersion,
 )
@@ -58,7 +57,7 @@ from accord.parties import queries as parties
 from accord.store import blobs, journal
 from accord.store.db import FOREVER, utcnow
 from accord.store.journal import Draft, Op, iso
-from accord.store.temporal import AsOf, Versioned
+from accord.store.temporal import AsOf, Fact, Versioned
 from accord.store.writes import record
 
 
@@ -96,7 +95,7 @@ _CLOCK_SKEW = timedelta(minutes=5)
 def _draft(
     kind: str,
     op: Op,
-    model: type[Versioned],
+    model: type[Versioned] | type[Fact],
     id_: str,
     start: datetime,
     data: dict[str, Any],
@@ -273,12 +272,7 @@ def create_offer(session: Session, *, actor: Actor, data: OfferCreate) -> tuple[
                     "product": data.product,
                     "parameters": parameters,
                     "terms_version_id": data.terms_version_id,
-                    "status": str(OfferStatus.OPEN),
                     "capture_token_hash": token_hash(token),
-                    "decided_at": None,
-                    "decided_by": None,
-                    "decided_ip": None,
-                    "decided_user_agent": None,
                 },
             )
         ],
@@ -391,7 +385,7 @@ def capture_rrweb(
             "(rrweb's checkoutEveryNms makes one per chunk)",
         )
     offer = _locked_offer(session, tenant_id, offer_id)
-    stored = queries.events_of(session, tenant_id, offer_id)
+    stored = queries.events_of(session, tenant_id, offer)
     have = {_rrweb_key(e.kind, e.at, e.screen, e.field, e.value, e.blob) for e in stored}
     next_n = max((e.n for e in stored), default=-1) + 1
     items: list[tuple[int, _Item]] = []
@@ -558,7 +552,7 @@ def _ingest(
     offer: Offer | None = None,
 ) -> Ingested:
     offer = offer or _locked_offer(session, tenant_id, offer_id)
-    stored = queries.events_of(session, tenant_id, offer_id)
+    stored = queries.events_of(session, tenant_id, offer)
     decided = next((e for e in stored if e.kind in OUTCOMES), None)
     new, taken = _unrecorded(stored, events, source)
     received = sorted({x.n for _, x in events})
@@ -664,32 +658,16 @@ def _ingest(
                     "source": str(source),
                     "ip": ip,
                     "user_agent": agent,
+                    "contact": contact,
                 },
             )
         )
-        if x.kind in OUTCOMES:
-            drafts.append(
-                _draft(
-                    f"offer.{x.kind}",
-                    Op.PATCH,
-                    Offer,
-                    offer_id,
-                    max(valid_from, offer.valid_from),
-                    {
-                        "status": str(OfferStatus(str(x.kind))),
-                        "decided_at": iso(x.at),
-                        "decided_by": contact,
-                        "decided_ip": ip,
-                        "decided_user_agent": agent,
-                    },
-                )
-            )
     record(session, tenant_id=tenant_id, actor=label, drafts=drafts)
     return Ingested(received=received, length=len(stored) + len(new))
 
 
 def _unrecorded(
-    stored: Sequence[JourneyEvent], events: Sequence[tuple[int, _Item]], source: EventSource
+    stored: Sequence[queries.Event], events: Sequence[tuple[int, _Item]], source: EventSource
 ) -> tuple[list[tuple[int, _Item]], list[int]]:
     """The request's events not on record yet (in order of n), and the n of those whose
     number the journey holds for another event. An event on record with the same n and
@@ -715,7 +693,7 @@ def _unrecorded(
     return sorted(new, key=lambda y: y[1].n), sorted(taken)
 
 
-def _stored_key(e: JourneyEvent) -> tuple[str | None, ...]:
+def _stored_key(e: queries.Event) -> tuple[str | None, ...]:
     return (e.kind, iso(e.at), e.screen, e.url, e.title, e.blob, e.form, e.field, e.label, e.value)
 
 

@@ -24,7 +24,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, insert, select
+from sqlalchemy import ColumnElement, RowMapping, delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from accord.store import derived, journal
@@ -36,6 +36,7 @@ from accord.store.verify import (
     Replayed,
     VerificationError,
     replayed_tables,
+    row_key,
     scratch_tables,
     table_rows,
     verify_log,
@@ -52,7 +53,8 @@ class TableDiff:
     """How one version table of a tenant differs from the replay of its journal.
 
     A row that differs in any column counts as one removed (the live row) and one added
-    (the journal's row); `row_id` is an internal key and is not compared.
+    (the journal's row); `row_id` is an internal key and is not compared. Removed rows are
+    named by their primary key (`verify.row_key`).
     """
 
     what: str  # "customer versions", "asset_coverage rows"
@@ -61,7 +63,7 @@ class TableDiff:
     replayed: int = 0  # the rows the journal's replay has
     removed: int = 0  # live rows the replay does not have
     added: int = 0  # replayed rows the live table lacks
-    removed_ids: list[int] = field(default_factory=list, repr=False)
+    removed_ids: list[tuple[Any, ...]] = field(default_factory=list, repr=False)
     added_rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
@@ -120,6 +122,7 @@ def _diff(checked: Replayed, live: Session, replayed: Session, tenant_id: int) -
     reordered row is found as well as a changed one."""
     what, model, order = checked
     columns = _columns(model)
+    key = row_key(model)
     diff = TableDiff(what, model.__tablename__)
     with (
         closing(_groups(table_rows(live, model, tenant_id, order), order)) as a_groups,
@@ -144,7 +147,7 @@ def _diff(checked: Replayed, live: Session, replayed: Session, tenant_id: int) -
                 if wanted[values] > 0:
                     wanted[values] -= 1
                 else:
-                    diff.removed_ids.append(r["row_id"])
+                    diff.removed_ids.append(tuple(r[c] for c in key))
             for values, missing in wanted.items():
                 diff.added_rows += [dict(zip(columns, values, strict=True))] * missing
     diff.removed, diff.added = len(diff.removed_ids), len(diff.added_rows)
@@ -215,6 +218,13 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[i : i + BATCH]
 
 
+def _named(t: Any, key: Sequence[str], values: Sequence[tuple[Any, ...]]) -> ColumnElement[bool]:
+    """The rows whose primary key (`key`) is one of `values`."""
+    if len(key) == 1:
+        return t.c[key[0]].in_([v[0] for v in values])  # type: ignore[no-any-return]
+    return tuple_(*(t.c[c] for c in key)).in_(values)
+
+
 def _lock_log(session: Session, tenant_id: int) -> None:
     """Hold the tenant's log head until the transaction ends, as an append does: nothing
     can be appended between verifying the journal and rewriting the tables from it. (On
@@ -247,8 +257,8 @@ def repair(
             if not diff.differs:
                 continue
             t = models[diff.table].__table__
-            for ids in _chunks(diff.removed_ids):
-                session.execute(delete(t).where(t.c.row_id.in_(ids)))
+            for keys in _chunks(diff.removed_ids):
+                session.execute(delete(t).where(_named(t, row_key(models[diff.table]), keys)))
             for rows in _chunks(diff.added_rows):
                 session.execute(insert(t), list(rows))
         session.flush()

@@ -5,6 +5,9 @@ A journal entry closes (sets ``recorded_to`` of) the currently-known rows it ove
 writes their untouched remainders and its own row, all stamped with its recorded time.
 Nothing else changes a row, and ``apply_entry`` is the only code that does, both when
 recording and when rebuilding from the journal, so the two cannot drift.
+
+An entity type that records only what happened, once (the steps of an offer's journey),
+is a ``Fact`` instead: the journal holds it whole and its table a narrow row to find it.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     Select,
     String,
     and_,
     bindparam,
+    func,
     insert,
     select,
     union_all,
@@ -59,6 +64,9 @@ class Versioned:
     entity_type: ClassVar[str]
     #: constraints of the subclass's own, added to the indexes every versioned table has
     extra_table_args: ClassVar[tuple[Any, ...]] = ()
+    #: data fields entries once carried that the table no longer keeps: a replay of an old
+    #: journal skips them, and a PATCH of nothing else changes nothing
+    retired_fields: ClassVar[frozenset[str]] = frozenset()
 
     row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     entity_id: Mapped[str] = mapped_column(String(36))
@@ -119,15 +127,85 @@ class AsOf:
         return cls(on or t, known_at or t)
 
 
+# --- facts ----------------------------------------------------------------------------
+
+#: entity type name -> fact model; filled by subclassing Fact.
+FACTS: dict[str, type[Fact]] = {}
+
+
+class Fact:
+    """Mixin for an entity type whose entries record things that happened and are never
+    changed (a screen shown, a box ticked). The journal keeps each one whole; the table
+    keeps one narrow row to find it by, because a version row would only copy its entry,
+    and for the steps of an offer's journey that copy was most of what an offer cost.
+
+    A fact belongs to a parent entity (`parent`, an entity type, named by the data field
+    `parent_field`) and has a place `n` among the parent's facts and a `kind`. Its row is
+    (tenant, the parent's first entry, n) -> (kind, the fact's own entry), so a second
+    fact at one place is refused by the primary key. A fact is asserted once, for all
+    time: no PATCH, no END, no end of validity.
+    """
+
+    entity_type: ClassVar[str]
+    parent: ClassVar[str]
+    parent_field: ClassVar[str]
+    #: every data field an entry of it may carry (its content; the row keeps `n`, `kind`)
+    fields: ClassVar[tuple[str, ...]]
+    #: constraints of the subclass's own
+    extra_table_args: ClassVar[tuple[Any, ...]] = ()
+
+    #: the journal entry that made the parent (its first), which never changes
+    parent_seq: Mapped[int] = mapped_column(BigInteger)
+    n: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    #: the journal entry that recorded the fact: the fact itself
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+    @declared_attr
+    @classmethod
+    def tenant_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("tenants.id"))
+
+    @declared_attr.directive
+    @classmethod
+    def __table_args__(cls) -> tuple[Any, ...]:
+        # Without a rowid on SQLite the key is the table: one B-tree, rows of a few bytes.
+        return (
+            PrimaryKeyConstraint("tenant_id", "parent_seq", "n"),
+            *cls.extra_table_args,
+            {"sqlite_with_rowid": False},
+        )
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "entity_type" in cls.__dict__:
+            FACTS[cls.entity_type] = cls
+
+    @classmethod
+    def data_fields(cls) -> list[str]:
+        return list(cls.fields)
+
+
 def model_for(entity_type: str) -> type[Versioned]:
+    """The version table of an entity type (not a fact's: see `entity_model`)."""
     try:
         return REGISTRY[entity_type]
     except KeyError:
         raise ValueError(f"unknown entity type {entity_type!r}") from None
 
 
-def check_data(model: type[Versioned], data: Mapping[str, Any]) -> None:
-    unknown = set(data) - set(model.data_fields())
+def entity_model(entity_type: str) -> type[Versioned] | type[Fact]:
+    """The table an entity type's entries are applied to: its versions, or its facts."""
+    if entity_type in FACTS:
+        return FACTS[entity_type]
+    return model_for(entity_type)
+
+
+def check_data(model: type[Versioned] | type[Fact], data: Mapping[str, Any]) -> None:
+    known = set(model.data_fields())
+    if issubclass(model, Versioned):
+        known |= model.retired_fields
+    unknown = set(data) - known
     if unknown:
         raise ValueError(f"{model.entity_type} has no field(s) {sorted(unknown)}")
 
@@ -157,16 +235,61 @@ def apply_entries(session: Session, tenant_id: int, entries: Sequence[Entry]) ->
     within the batch is inserted closed.
     """
     changed = [False] * len(entries)
-    by_model: dict[type[Versioned], list[int]] = {}
+    by_model: dict[type[Versioned] | type[Fact], list[int]] = {}
     for i, e in enumerate(entries):
-        model = model_for(e.type)
+        model = entity_model(e.type)
         check_data(model, e.data)
         by_model.setdefault(model, []).append(i)
     for model, positions in by_model.items():
-        _apply_to_table(
-            session, tenant_id, model, [entries[i] for i in positions], changed, positions
-        )
+        mine = [entries[i] for i in positions]
+        if issubclass(model, Fact):
+            _apply_facts(session, tenant_id, model, mine, changed, positions)
+        else:
+            _apply_to_table(session, tenant_id, model, mine, changed, positions)
     return changed
+
+
+def _apply_facts(
+    session: Session,
+    tenant_id: int,
+    model: type[Fact],
+    entries: Sequence[Entry],
+    changed: list[bool],
+    positions: Sequence[int],
+) -> None:
+    """One row per fact; a fact whose parent has no version changes nothing (refused by
+    `writes.record`, like a PATCH of nothing)."""
+    parent = model_for(model.parent)
+    first: dict[Any, int | None] = {}
+    rows: list[dict[str, Any]] = []
+    for pos, e in zip(positions, entries, strict=True):
+        if e.op != Op.ASSERT or e.valid_to != FOREVER:
+            raise ValueError(
+                f"{model.entity_type} {e.id}: a fact is asserted once, for all time "
+                f"({e.op} with valid_to {e.valid_to:%Y-%m-%d} refused)"
+            )
+        parent_id = e.data.get(model.parent_field)
+        if parent_id not in first:
+            first[parent_id] = session.scalar(
+                select(func.min(parent.seq)).where(
+                    parent.tenant_id == tenant_id, parent.entity_id == parent_id
+                )
+            )
+        parent_seq = first[parent_id]
+        if parent_seq is None:
+            continue
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "parent_seq": parent_seq,
+                "n": e.data["n"],
+                "kind": e.data["kind"],
+                "seq": e.seq,
+            }
+        )
+        changed[pos] = True
+    if rows:
+        session.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
 
 
 def _apply_to_table(
@@ -179,6 +302,7 @@ def _apply_to_table(
 ) -> None:
     t = model.__table__  # type: ignore[attr-defined]
     fields = model.data_fields()
+    retired = model.retired_fields
     # The currently-known rows of every entity in the batch: read once.
     current: dict[str, list[dict[str, Any]]] = {e.id: [] for e in entries}
     ids = list(current)
@@ -193,6 +317,8 @@ def _apply_to_table(
     closed: list[dict[str, Any]] = []  # existing rows: row_id, recorded_to, closed_by
     inserts: list[dict[str, Any]] = []  # new rows, in the order one-by-one applying writes them
     for pos, e in zip(positions, entries, strict=True):
+        if retired and e.op == Op.PATCH and set(e.data) <= retired:
+            continue  # an old entry's fields the table no longer keeps: nothing to change
 
         def row(
             data: Mapping[str, Any], vf: datetime, vt: datetime, e: Entry = e
@@ -314,7 +440,8 @@ def entity_seqs(
 
     Every entry wrote or closed at least one version row of its entity (`apply_entry`), and
     each row names both (`seq`, `closed_by`), so the rows are the index. Without `models`
-    every versioned table is searched (by its entity index), for callers that know only ids.
+    every versioned table is searched (by its entity index), for callers that know only ids,
+    and the facts of these entities come too (an offer's journey with the offer).
     """
     if not entity_ids:
         return []
@@ -325,6 +452,20 @@ def entity_seqs(
         about = and_(t.c.tenant_id == tenant_id, t.c.entity_id.in_(ids))
         parts.append(select(t.c.seq.label("seq")).where(about))
         parts.append(select(t.c.closed_by.label("seq")).where(about, t.c.closed_by.is_not(None)))
+    if models is None:
+        for fact in FACTS.values():
+            parent = model_for(fact.parent)
+            firsts = (
+                select(func.min(parent.seq))
+                .where(parent.tenant_id == tenant_id, parent.entity_id.in_(ids))
+                .group_by(parent.entity_id)
+            )
+            f = fact.__table__  # type: ignore[attr-defined]
+            parts.append(
+                select(f.c.seq.label("seq")).where(
+                    f.c.tenant_id == tenant_id, f.c.parent_seq.in_(firsts)
+                )
+            )
     return sorted(set(session.scalars(union_all(*parts))))
 
 

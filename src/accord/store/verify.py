@@ -48,7 +48,7 @@ from accord.store.journal import (
     consistency_proof,
     iso,
 )
-from accord.store.temporal import REGISTRY, apply_entry
+from accord.store.temporal import FACTS, REGISTRY, apply_entry
 from accord.store.tenancy import Tenant
 
 Progress = Callable[[int], None]
@@ -660,11 +660,25 @@ Replayed = tuple[str, Any, tuple[str, ...]]
 def replayed_tables() -> list[Replayed]:
     """Every table replay rebuilds: the version tables, whose rows are ordered by the
     entry that wrote them, then valid time (unique: one entry writes disjoint valid
-    intervals); then the derived tables, in their own order."""
-    return [
-        (f"{entity_type} versions", model, ("seq", "valid_from"))
-        for entity_type, model in sorted(REGISTRY.items())
-    ] + [(f"{d.name} rows", d.model, d.order) for d in derived.DERIVATIONS.values()]
+    intervals); the fact tables, by their entry; then the derived tables, in their own
+    order."""
+    return (
+        [
+            (f"{entity_type} versions", model, ("seq", "valid_from"))
+            for entity_type, model in sorted(REGISTRY.items())
+        ]
+        + [
+            (f"{entity_type} facts", model, ("seq",))
+            for entity_type, model in sorted(FACTS.items())
+        ]
+        + [(f"{d.name} rows", d.model, d.order) for d in derived.DERIVATIONS.values()]
+    )
+
+
+def row_key(model: Any) -> tuple[str, ...]:
+    """The columns naming one row of a replayed table: its primary key (`row_id`, or a
+    fact table's (tenant, parent, n))."""
+    return tuple(c.key for c in model.__table__.primary_key.columns)
 
 
 def table_rows(
@@ -675,7 +689,7 @@ def table_rows(
     stmt = (
         select(t)
         .where(t.c.tenant_id == tenant_id)
-        .order_by(*(t.c[c] for c in order), t.c.row_id)
+        .order_by(*(t.c[c] for c in dict.fromkeys((*order, *row_key(model)))))
         .execution_options(yield_per=1000)
     )
     with session.execute(stmt) as result:
@@ -685,7 +699,9 @@ def table_rows(
 def _which(row: RowMapping) -> str:
     if "entity_id" in row:
         return f"row {row['row_id']} (entity {row['entity_id']}, journal entry {row['seq']})"
-    return f"row {row['row_id']}"
+    if "row_id" in row:
+        return f"row {row['row_id']}"
+    return f"the row of journal entry {row['seq']} (step {row['n']})"
 
 
 def _describe(row: RowMapping, order: Sequence[str]) -> str:

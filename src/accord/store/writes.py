@@ -24,7 +24,7 @@ def record(session: Session, *, tenant_id: int, actor: str, drafts: Sequence[Dra
     if tenant is None:
         raise LookupError(f"no tenant {tenant_id}")
     for d in drafts:
-        temporal.check_data(temporal.model_for(d.type), d.data)
+        temporal.check_data(temporal.entity_model(d.type), d.data)
         if d.valid_to <= d.valid_from:
             raise ValueError("valid_to: must be later than valid_from")
     # A savepoint makes the change all-or-nothing by itself: a caller that catches an error

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from accord.access import Actor
 from accord.errors import NotFound
 from accord.evidence import queries, rrweb
-from accord.evidence.models import MediaType, Offer, OfferStatus
+from accord.evidence.models import MediaType, OfferStatus
 from accord.parties import queries as parties
 from accord.store.temporal import AsOf
 from accord.web.pages import sentence
@@ -160,15 +160,17 @@ def customer_choices(s: Session, actor: Actor) -> list[tuple[str, str]]:
     return [(c.entity_id, f"{c.name} ({c.code})") for c in rows]
 
 
-def acceptance_rows(accepted: Sequence[Offer], names: Mapping[str, str]) -> list[dict[str, Any]]:
+def acceptance_rows(
+    accepted: Sequence[queries.Acceptance], names: Mapping[str, str]
+) -> list[dict[str, Any]]:
     """Accepted offers as the rows of an acceptances table: who, which offer, when."""
     return [
         {
-            "customer": names.get(o.customer_id, "Unknown customer"),
-            "customer_id": o.customer_id,
-            "offer_id": o.entity_id,
-            "product": o.product,
-            "decided_at": o.decided_at,
+            "customer": names.get(a.offer.customer_id, "Unknown customer"),
+            "customer_id": a.offer.customer_id,
+            "offer_id": a.offer.entity_id,
+            "product": a.offer.product,
+            "decided_at": a.outcome.at,
         }
-        for o in accepted
+        for a in accepted
     ]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from accord.access import EVIDENCE_WRITERS, Actor, require
 from accord.errors import Invalid, NotFound, parse
 from accord.evidence import pack, queries, service
-from accord.evidence.models import RRWEB_MEDIA_TYPE, EventKind, JourneyEvent, Offer
+from accord.evidence.models import RRWEB_MEDIA_TYPE, EventKind, Offer
 from accord.evidence.pages.common import (
     PER_PAGE,
     SECTION,
@@ -79,12 +79,12 @@ def offers(
         versions = version_names(s, actor)
         customers = customer_choices(s, actor)
     items = []
-    for o, made in rows:
+    for o, outcome in rows:
         params = queries.parameters_of(o)
         items.append(
             {
                 "id": o.entity_id,
-                "made_at": made,
+                "made_at": o.valid_from,
                 "customer": names.get(o.customer_id, "Unknown customer"),
                 "customer_id": o.customer_id,
                 "product": o.product,
@@ -93,7 +93,7 @@ def offers(
                 "terms_id": o.terms_version_id,
                 "status": o.status,
                 "badge": STATUS_BADGE[o.status],
-                "decided_at": o.decided_at,
+                "decided_at": outcome.at if outcome else None,
             }
         )
     filters = {"customer": customer, "status": status, "terms": terms}
@@ -121,7 +121,7 @@ def offers(
 
 
 def _event_view(s: queries.Screen, offer_id: str) -> dict[str, Any]:
-    e: JourneyEvent = s.event
+    e = s.event
     view: dict[str, Any] = {
         "n": e.n,
         "kind": e.kind,
@@ -396,6 +396,7 @@ def offer(request: Request, actor: PageActor, db: DbDep, offer_id: RecordId) -> 
             "changes_since": ev.customer_changes,
             "contact": ev.contact,
             "decided_by": ev.decided_by,
+            "outcome": ev.outcome,
             "document": ev.document,
             "terms": ev.terms,
             "journey": journey,

@@ -41,8 +41,9 @@ def reports(
         for d in queries.list_documents(s, actor):
             latest, behind = queries.not_on_latest(s, actor, d.entity_id)
             accepted_any = sum(
-                len(queries.acceptances(s, actor, v.entity_id))
-                for v in queries.versions_of(s, actor, d.entity_id)
+                queries.acceptance_counts(
+                    s, actor, [v.entity_id for v in queries.versions_of(s, actor, d.entity_id)]
+                ).values()
             )
             documents.append(
                 {
@@ -58,7 +59,7 @@ def reports(
                             "offer_id": b.offer.entity_id,
                             "accepted": b.accepted.label,
                             "accepted_id": b.accepted.entity_id,
-                            "accepted_at": b.offer.decided_at,
+                            "accepted_at": b.acceptance.outcome.at,
                         }
                         for b in behind
                     ],

@@ -148,7 +148,7 @@ def _document_page(
         d = queries.get_document_for(s, actor, document_id)
         versions = queries.versions_of(s, actor, document_id)
         latest = queries.latest_version(versions)
-        counts = {v.entity_id: len(queries.acceptances(s, actor, v.entity_id)) for v in versions}
+        counts = queries.acceptance_counts(s, actor, [v.entity_id for v in versions])
     rows = [
         {
             "id": v.entity_id,
