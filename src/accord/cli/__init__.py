@@ -22,6 +22,7 @@ from accord.agreements import cli as agreements
 from accord.cli import accounts, bench, instance, journal
 from accord.evidence import cli as evidence
 from accord.parties import cli as parties
+from accord.store import memory
 
 app = typer.Typer(
     name="accord",
@@ -166,4 +167,5 @@ def _root(
 
 
 def main() -> None:
+    memory.keep_large_buffers()
     app()

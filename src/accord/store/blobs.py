@@ -30,11 +30,16 @@ where it goes back to ``n - 64``; at multiples of 512, to ``n - 512``; and so on
 decodes at most ``63 + 7 * log8(n / 64)`` deltas: 77 below 4,096 versions, 91 below
 262,144, where plain deltas would need all of them; and storage pays one delta spanning
 64 versions per 64 versions, one spanning 512 per 512, and so on. Why not radix 2: a zstd
-delta decodes in about 20 microseconds, while a delta that spans many versions is costly
-to store (binary skip-deltas store about log2(n)/2 versions' worth of changes for every
-version); most documents never reach 64 versions and pay nothing. A family dictionary adds
-at most FAMILY_SEEDS decodes, once per process: decoded family dictionaries are cached,
-keyed by the digests of their seeds. One query fetches every row a read needs.
+delta decodes in about 20 microseconds for a small document and 40 for a 200 KB one (the
+output is most of the work), while a delta that spans many versions is costly to store
+(binary skip-deltas store about log2(n)/2 versions' worth of changes for every version);
+most documents never reach 64 versions and pay nothing. A family dictionary adds at most
+FAMILY_SEEDS decodes, once per process: decoded family dictionaries are cached,
+keyed by the digests of their seeds. One query fetches every row a read needs. Decoding
+goes through pyzstd, which gives zstd the dictionary as a prefix, without the copy and the
+digested dictionary python-zstandard makes for every frame (which cost a quarter of a deep
+read of a 200 KB policy); encoding stays with python-zstandard, for its compression
+parameters and prepared dictionaries.
 
 Writes happen in the caller's session and transaction, the unit of work of the journal
 entry that names the digest. Rows are lean (an integer id for references, the 32-byte
@@ -52,6 +57,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
+import pyzstd
 import zstandard as zstd
 from sqlalchemy import (
     BigInteger,
@@ -172,6 +178,12 @@ def _params(level: int, size: int, dict_size: int) -> zstd.ZstdCompressionParame
     )
 
 
+_MAGIC = b"\x28\xb5\x2f\xfd"
+_DECODE_OPTIONS = cast(
+    dict[pyzstd.DParameter, int], {pyzstd.DParameter.windowLogMax: _MAX_WINDOW_LOG}
+)
+
+
 class _Dict:
     """Dictionary bytes, with their zstd objects made once."""
 
@@ -211,11 +223,16 @@ class _Dict:
         return zstd.ZstdCompressor(dict_data=d, compression_params=params).compress(data)
 
     def decode(self, frame: bytes, size: int) -> bytes:
-        dctx = zstd.ZstdDecompressor(
-            dict_data=self.plain(), format=_FORMAT, max_window_size=1 << _MAX_WINDOW_LOG
-        )
+        # pyzstd hands the dictionary to zstd as a prefix (ZSTD_DCtx_refPrefix): no copy and
+        # no digested dictionary built for the one frame it serves, which python-zstandard
+        # cannot do. Frames are stored without the magic number; zstd wants it back here.
+        prefix = pyzstd.ZstdDict(self.content, is_raw=True).as_prefix if self.usable else None
+        dctx = pyzstd.ZstdDecompressor(zstd_dict=prefix, option=_DECODE_OPTIONS)
         # Frames carry no content size; the row's size bounds the output.
-        return bytes(dctx.decompress(frame, max_output_size=max(size, 1)))
+        out = dctx.decompress(_MAGIC + frame, max_length=max(size, 1))
+        if not dctx.eof:
+            raise zstd.ZstdError("the frame does not end where its size says")
+        return out
 
 
 _EMPTY = _Dict(b"")
@@ -432,7 +449,7 @@ class _Reader:
         assert r.data is not None
         try:
             content = dictionary.decode(r.data, r.size)
-        except zstd.ZstdError as exc:
+        except (zstd.ZstdError, pyzstd.ZstdError) as exc:
             raise BlobError(f"blob {r.digest.hex()} does not decode: {exc}") from None
         if len(content) != r.size:
             raise BlobError(f"blob {r.digest.hex()} decodes to {len(content)} bytes, not {r.size}")
