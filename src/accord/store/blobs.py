@@ -179,9 +179,7 @@ def _params(level: int, size: int, dict_size: int) -> zstd.ZstdCompressionParame
 
 
 _MAGIC = b"\x28\xb5\x2f\xfd"
-_DECODE_OPTIONS = cast(
-    dict[pyzstd.DParameter, int], {pyzstd.DParameter.windowLogMax: _MAX_WINDOW_LOG}
-)
+_DECODE_OPTIONS: dict[Any, int] = {pyzstd.DParameter.windowLogMax: _MAX_WINDOW_LOG}
 
 
 class _Dict:
@@ -298,8 +296,10 @@ class _Row(NamedTuple):
 
 
 # The rows a read needs, in one query: the blob, its base, the base's base..., with their
-# frames; and the family seeds any of them names, without (their decoded dictionary is
-# usually cached). `seed` marks a row reached through a dictionary link. Each step looks up
+# frames; and the family seed any of them names, without its frame and without the seeds
+# below it (the family's decoded dictionary is usually cached, found by that seed alone:
+# `_Reader.family`). `seed` marks a row reached through a dictionary link; the walk stops
+# there unless `stop` is empty (a blob's closure with frames: `_CLOSURE_OF_ID`). Each step looks up
 # one row by its primary key (a scalar subquery, so no engine scans the table whatever its
 # statistics say); UNION ends the walk at the first repeat, even where a damaged row names
 # itself.
@@ -311,7 +311,7 @@ WITH RECURSIVE need(id, seed) AS (
             FROM blobs b WHERE b.id = need.id AND b.tenant_id = :t),
            CASE WHEN two.k = 0 THEN need.seed ELSE 1 END
     FROM need CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) two
-    WHERE need.id IS NOT NULL
+    WHERE need.id IS NOT NULL{stop}
 )
 SELECT b.id, b.digest, b.size, b.n, b.base_id, b.dict_id,
        CASE WHEN {with_data} THEN b.data END
@@ -324,9 +324,12 @@ _CHAIN_OF_DIGEST = text(
         start=f"SELECT id, 0 FROM blobs WHERE tenant_id = :t "
         f"AND substr(digest, 1, {PREFIX}) = :p AND digest = :d",
         with_data="EXISTS (SELECT 1 FROM need WHERE need.id = b.id AND need.seed = 0)",
+        stop=" AND need.seed = 0",
     )
 )
-_CLOSURE_OF_ID = text(_CLOSURE.format(start="SELECT CAST(:i AS INTEGER), 0", with_data="1 = 1"))
+_CLOSURE_OF_ID = text(
+    _CLOSURE.format(start="SELECT CAST(:i AS INTEGER), 0", with_data="1 = 1", stop="")
+)
 _FIND = text(_BY_DIGEST + " AND digest = :d LIMIT 1")
 
 
@@ -356,6 +359,10 @@ class _Reader:
     ) -> None:
         self.session = session
         self.tenant_id = tenant_id
+        #: which database, for the family cache's key (none for an in-memory one: its URL
+        #: does not tell one from another)
+        url = session.get_bind().engine.url
+        self.where = None if url.database in (None, "", ":memory:") else str(url)
         self.rows: dict[int, _Row] = {}
         self.decoded: OrderedDict[int, bytes] = OrderedDict()
         self.families: dict[int, _Dict] = {}
@@ -387,6 +394,19 @@ class _Reader:
         found = self.families.get(seed_id)
         if found is not None:
             return found
+        # A seed's row never changes once committed, and the seeds below it are older rows
+        # it names, so (database, tenant, seed id, seed digest) names the dictionary's bytes:
+        # a hit needs no walk down the seeds. (The digest guards an id that a rolled-back
+        # put used for another seed.)
+        top = self.row(seed_id, of, data=False)
+        quick = hashlib.sha256(
+            f"{self.where}\x00{self.tenant_id}\x00{seed_id}\x00".encode() + top.digest
+        ).digest()
+        if self.cached and self.where is not None:
+            hit = _family_cache.get(quick)
+            if hit is not None:
+                self.families[seed_id] = hit
+                return hit
         chain: list[_Row] = []
         at: int | None = seed_id
         child = of
@@ -420,6 +440,8 @@ class _Reader:
             self._remember_family(chain[i].id, below)
             if self.cached:
                 _family_cache.put(keys[i], below)
+        if self.cached and self.where is not None:
+            _family_cache.put(quick, below)
         return below
 
     def blob(self, row: _Row, *, checked: bool = True) -> bytes:
