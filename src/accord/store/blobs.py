@@ -34,8 +34,9 @@ delta decodes in about 20 microseconds for a small document and 40 for a 200 KB 
 output is most of the work), while a delta that spans many versions is costly to store
 (binary skip-deltas store about log2(n)/2 versions' worth of changes for every version);
 most documents never reach 64 versions and pay nothing. A family dictionary adds at most
-FAMILY_SEEDS decodes, once per process: decoded family dictionaries are cached,
-keyed by the digests of their seeds. One query fetches every row a read needs. Decoding
+FAMILY_SEEDS decodes, once per process: decoded family dictionaries are cached, keyed
+by the digests of their seeds and by their top seed (database, tenant, id, digest), so a
+warm read does not walk the seeds. One query fetches every row a read needs. Decoding
 goes through pyzstd, which gives zstd the dictionary as a prefix, without the copy and the
 digested dictionary python-zstandard makes for every frame (which cost a quarter of a deep
 read of a 200 KB policy); encoding stays with python-zstandard, for its compression
