@@ -58,10 +58,28 @@ TEMPORAL_COLUMNS = (
 )
 
 
-class Versioned:
-    """Mixin for a bitemporal entity table. Subclasses set ``entity_type``."""
+class _EntityTable:
+    """What every entity table has, versions or facts: the tenant of each row, and its
+    entity type registered (in `entity_types`) for the journal's entries to find it."""
 
     entity_type: ClassVar[str]
+    entity_types: ClassVar[dict[str, Any]]
+
+    @declared_attr
+    @classmethod
+    def tenant_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("tenants.id"))
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "entity_type" in cls.__dict__:
+            cls.entity_types[cls.entity_type] = cls
+
+
+class Versioned(_EntityTable):
+    """Mixin for a bitemporal entity table. Subclasses set ``entity_type``."""
+
+    entity_types = REGISTRY
     #: constraints of the subclass's own, added to the indexes every versioned table has
     extra_table_args: ClassVar[tuple[Any, ...]] = ()
     #: data fields entries once carried that the table no longer keeps: a replay of an old
@@ -80,11 +98,6 @@ class Versioned:
     #: name every entry that changed it: its history needs no index of its own
     closed_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
-    @declared_attr
-    @classmethod
-    def tenant_id(cls) -> Mapped[int]:
-        return mapped_column(ForeignKey("tenants.id"))
-
     @declared_attr.directive
     @classmethod
     def __table_args__(cls) -> tuple[Any, ...]:
@@ -94,11 +107,6 @@ class Versioned:
             Index(f"ix_{name}_current", "tenant_id", "recorded_to", "valid_to"),
             *cls.extra_table_args,
         )
-
-    def __init_subclass__(cls, **kw: Any) -> None:
-        super().__init_subclass__(**kw)
-        if "entity_type" in cls.__dict__:
-            REGISTRY[cls.entity_type] = cls
 
     @classmethod
     def data_fields(cls) -> list[str]:
@@ -133,7 +141,7 @@ class AsOf:
 FACTS: dict[str, type[Fact]] = {}
 
 
-class Fact:
+class Fact(_EntityTable):
     """Mixin for an entity type whose entries record things that happened and are never
     changed (a screen shown, a box ticked). The journal keeps each one whole; the table
     keeps one narrow row to find it by, because a version row would only copy its entry,
@@ -146,7 +154,7 @@ class Fact:
     time: no PATCH, no END, no end of validity.
     """
 
-    entity_type: ClassVar[str]
+    entity_types = FACTS
     parent: ClassVar[str]
     parent_field: ClassVar[str]
     #: every data field an entry of it may carry (its content; the row keeps `n`, `kind`)
@@ -161,11 +169,6 @@ class Fact:
     #: the journal entry that recorded the fact: the fact itself
     seq: Mapped[int] = mapped_column(BigInteger)
 
-    @declared_attr
-    @classmethod
-    def tenant_id(cls) -> Mapped[int]:
-        return mapped_column(ForeignKey("tenants.id"))
-
     @declared_attr.directive
     @classmethod
     def __table_args__(cls) -> tuple[Any, ...]:
@@ -175,11 +178,6 @@ class Fact:
             *cls.extra_table_args,
             {"sqlite_with_rowid": False},
         )
-
-    def __init_subclass__(cls, **kw: Any) -> None:
-        super().__init_subclass__(**kw)
-        if "entity_type" in cls.__dict__:
-            FACTS[cls.entity_type] = cls
 
     @classmethod
     def data_fields(cls) -> list[str]:
