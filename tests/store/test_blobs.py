@@ -423,3 +423,52 @@ def test_storage_bytes_counts_the_pages_of_the_tables_and_indexes(db: Database) 
             assert used % page == 0
     assert frames >= 20 * 20_000
     assert frames <= used - empty < 2 * frames
+
+
+def test_large_blobs_say_their_size_and_a_frame_that_lies_about_it_is_found(db: Database) -> None:
+    """Frames of SIZED bytes or more carry their content size (zstd then decodes them in one
+    pass); a frame whose header says another size than its row is refused before zstd makes
+    room for it, and a small blob's frame says none."""
+    t = tenant(db)
+    rng = random.Random(12)
+    big = text_doc(rng, 20_000)
+    assert len(big) >= blobs.SIZED
+    changed = edit(rng, big)
+    first = put(db, t, big)
+    second = put(db, t, changed, base=first)
+    small = put(db, t, b"a small blob, under SIZED bytes " * 8)
+    stored = rows(db, t)
+    fmt = {"format": blobs.zstd.FORMAT_ZSTD1_MAGICLESS}
+    for digest in (first, second):
+        frame = stored[digest].data
+        assert blobs.zstd.get_frame_parameters(frame, **fmt).content_size == stored[digest].size
+    unknown = blobs.zstd.CONTENTSIZE_UNKNOWN
+    assert blobs.zstd.get_frame_parameters(stored[small].data, **fmt).content_size == unknown
+    assert get(db, t, second) == changed
+    _tamper(db, second, size=stored[second].size + 1)
+    found = problems(db, t)
+    assert found == [f"blob {second} does not decode: the frame says {stored[second].size} bytes"]
+    _tamper(db, second, size=stored[second].size)
+    assert problems(db, t) == []
+
+
+def test_a_read_looks_up_its_rows_by_key_not_by_tenant(db: Database) -> None:
+    """The rows a read needs are found by primary key, so a read costs the same however many
+    other blobs the tenant has (SQLite's plan: no search of the tenant's blobs)."""
+    if db.dialect != "sqlite":
+        pytest.skip("the plan checked is SQLite's")
+    t, digests, versions = _chain(db)
+    digest = bytes.fromhex(digests[-1])
+    params = {"t": t, "p": digest[: blobs.PREFIX], "d": digest}
+    with db.engine.connect() as conn:
+        plan = [
+            row[3]
+            for row in conn.execute(
+                text(f"EXPLAIN QUERY PLAN {blobs._CHAIN_OF_DIGEST.text}"), params
+            )
+        ]
+    searches = [
+        step for step in plan if step.startswith(("SEARCH", "SCAN")) and " b " in f" {step} "
+    ]
+    assert searches and all("PRIMARY KEY" in step for step in searches), plan
+    assert get(db, t, digests[-1]) == versions[-1]
